@@ -1,0 +1,58 @@
+"""Author tables and API schemas."""
+
+from typing import TYPE_CHECKING, Literal
+
+from sqlmodel import Field, Relationship, SQLModel
+
+from app.base import Timestamps
+from app.pagination import Page, PageParams
+from app.peps.models import AuthorName, PepSummary
+
+if TYPE_CHECKING:
+    from app.peps.models import PepAuthorLink
+
+
+class AuthorBase(SQLModel):
+    name: AuthorName = Field(unique=True, max_length=100, description="The author's name as PEPs print it.")
+
+
+class Author(Timestamps, AuthorBase, table=True):
+    __tablename__ = "author"
+
+    id: int | None = Field(default=None, primary_key=True)
+    pep_links: list["PepAuthorLink"] = Relationship(back_populates="author", sa_relationship_kwargs={"lazy": "raise"})
+
+
+class AuthorCreate(AuthorBase):
+    pass
+
+
+class AuthorUpdate(SQLModel):
+    """An author's only editable field is the name, so a rename must send it."""
+
+    name: AuthorName
+
+
+class AuthorSummary(SQLModel):
+    id: int
+    name: str
+    pep_count: int
+
+
+class AuthorDetail(SQLModel):
+    id: int
+    name: str
+    peps: list[PepSummary]
+
+
+class AuthorPage(Page[AuthorSummary]):
+    """A page of authors with how many PEPs each wrote."""
+
+
+class AuthorListParams(PageParams):
+    q: str | None = Field(
+        None, min_length=1, max_length=100, description="Only authors whose name contains this (any case)."
+    )
+    sort: Literal["name", "-name", "pep_count", "-pep_count"] = Field(
+        "name", description="Sort key; a leading `-` sorts descending."
+    )

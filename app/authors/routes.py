@@ -1,0 +1,65 @@
+"""HTTP routes for authors: thin wrappers over app.authors.service."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from app.authors import service
+from app.authors.models import AuthorCreate, AuthorDetail, AuthorListParams, AuthorPage, AuthorSummary, AuthorUpdate
+from app.db import SessionDep
+from app.responses import UNAVAILABLE, error_response
+
+router = APIRouter(prefix="/authors", tags=["authors"], responses=UNAVAILABLE)
+
+AuthorIdPath = Annotated[int, Path(ge=1, description="The author's id.", examples=[1])]
+NOT_FOUND = {404: error_response("No author has this id.", "Author 9999 not found")}
+NAME_TAKEN = {409: error_response("Another author has this name.", "An author named 'Guido van Rossum' already exists")}
+
+
+@router.get("", operation_id="authors-list", summary="List authors")
+async def list_authors(session: SessionDep, params: Annotated[AuthorListParams, Query()]) -> AuthorPage:
+    """Authors with how many PEPs each wrote; search by name, sort by name or PEP count."""
+    authors, total = await service.list_authors(session, params)
+    return AuthorPage(items=authors, total=total, limit=params.limit, offset=params.offset)
+
+
+@router.get("/{author_id}", operation_id="authors-get", summary="Get one author", responses=NOT_FOUND)
+async def get_author(session: SessionDep, author_id: AuthorIdPath) -> AuthorDetail:
+    """One author and the PEPs they wrote, by PEP number."""
+    return await service.get_author_detail(session, author_id)
+
+
+@router.post(
+    "",
+    operation_id="authors-create",
+    summary="Create an author",
+    status_code=status.HTTP_201_CREATED,
+    responses=NAME_TAKEN,
+)
+async def create_author(session: SessionDep, data: AuthorCreate, response: Response) -> AuthorSummary:
+    """Add an author who has no PEP yet."""
+    author = await service.create_author(session, data)
+    response.headers["Location"] = f"/authors/{author.id}"
+    return AuthorSummary(id=author.id, name=author.name, pep_count=0)
+
+
+@router.patch(
+    "/{author_id}", operation_id="authors-update", summary="Rename an author", responses=NOT_FOUND | NAME_TAKEN
+)
+async def update_author(session: SessionDep, author_id: AuthorIdPath, data: AuthorUpdate) -> AuthorDetail:
+    """Change an author's name everywhere it appears."""
+    await service.update_author(session, author_id, data)
+    return await service.get_author_detail(session, author_id)
+
+
+@router.delete(
+    "/{author_id}",
+    operation_id="authors-delete",
+    summary="Delete an author",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=NOT_FOUND
+    | {409: error_response("The author is still on a PEP.", "Author 3 is on 2 PEP(s); take them off those PEPs first")},
+)
+async def delete_author(session: SessionDep, author_id: AuthorIdPath) -> None:
+    """Delete an author who is on no PEP."""
+    await service.delete_author(session, author_id)

@@ -1,0 +1,138 @@
+"""Settings read from the environment and `.env`, and the one place database URLs are normalised."""
+
+from functools import lru_cache
+from typing import Annotated, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+
+DEFAULT_DATABASE_URL = "sqlite:///./pep_viewer.db"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """Every setting the app reads. Names are the environment variables, upper-cased."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    env: Literal["dev", "test", "prod"] = "dev"
+    debug: bool = False
+
+    db_pool_size: int = 5
+    db_max_overflow: int = 0
+    db_pool_timeout: float = 5.0
+    db_pool_recycle: int = 300
+    db_pool_pre_ping: bool = True
+    db_connect_timeout: float = 5.0
+
+    cors_origins: Annotated[list[str], NoDecode] = []
+    auto_migrate: bool | None = None
+    seed_demo_data: bool | None = None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def split_comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("db_pool_size", "db_max_overflow", "db_pool_recycle")
+    @classmethod
+    def not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 or more")
+        return value
+
+    @field_validator("db_pool_timeout", "db_connect_timeout")
+    @classmethod
+    def positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be more than 0")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def parseable_url(cls, value: str) -> str:
+        normalise_database_url(value)
+        return value
+
+    @property
+    def async_database_url(self) -> URL:
+        return normalise_database_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.async_database_url.get_backend_name() == "sqlite"
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        """SQLite migrates itself (a release step cannot reach the web container's file)."""
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    @property
+    def should_seed_demo_data(self) -> bool:
+        return self.env != "prod" if self.seed_demo_data is None else self.seed_demo_data
+
+
+# libpq's sslmode values, as asyncpg's `ssl` connect argument understands them.
+_SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+
+
+def normalise_database_url(raw_url: str) -> URL:
+    """Turn any URL a platform hands out into the async driver's form.
+
+    `postgres://`, `postgresql://`, `postgresql+psycopg2://` and `postgresql+asyncpg://` become
+    `postgresql+asyncpg://`; `sqlite://` forms become `sqlite+aiosqlite://`. libpq's `sslmode`
+    becomes asyncpg's `ssl`, and libpq-only options asyncpg would reject are dropped.
+    """
+    raw_url = raw_url.strip()
+    scheme, separator, rest = raw_url.partition("://")
+    if not separator:
+        raise ValueError("must look like postgresql://user:password@host/dbname or sqlite:///file.db")
+    backend = scheme.split("+", 1)[0].lower()
+    if backend in ("postgres", "postgresql"):
+        parts = urlsplit(f"postgresql+asyncpg://{rest}")
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        sslmode = query.pop("sslmode", None)
+        if sslmode is not None:
+            if sslmode not in _SSLMODES:
+                raise ValueError(f"sslmode must be one of {', '.join(sorted(_SSLMODES))}")
+            query["ssl"] = sslmode
+        for libpq_only in ("sslrootcert", "sslcert", "sslkey", "channel_binding", "connect_timeout"):
+            query.pop(libpq_only, None)
+        url = make_url(urlunsplit(parts._replace(query=urlencode(query))))
+        if not url.database:
+            raise ValueError("names no database: add /dbname after the host")
+        return url
+    if backend == "sqlite":
+        return make_url(f"sqlite+aiosqlite://{rest}")
+    raise ValueError(f"scheme {scheme!r} is not supported: use postgresql:// or sqlite:///")
+
+
+def describe_database(url: URL) -> str:
+    """Where the database is, for logs: never the password."""
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite file {url.database or ':memory:'}"
+    return f"postgresql {url.host or 'localhost'}:{url.port or 5432}/{url.database}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning a validation error into one message per bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'_'.join(str(part) for part in e['loc'][:1]).upper()}: {e['msg']}" for e in error.errors()
+        )
+        raise ConfigError(f"Invalid setting(s): {problems}") from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,138 @@
+"""The one async engine of this process, and the sessions every route and script uses."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Annotated, Any
+
+from fastapi import Depends
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import Settings, describe_database, get_settings
+
+logger = logging.getLogger("app.db")
+
+# How SQLite opens a transaction; start-up and writers may ask for "BEGIN IMMEDIATE" to take the
+# write lock up front instead of failing later with "database is locked".
+SQLITE_BEGIN_OPTION = "sqlite_begin"
+
+
+def create_engine_for(settings: Settings) -> AsyncEngine:
+    """Build an async engine from settings: aiosqlite for SQLite, asyncpg with a pool for PostgreSQL."""
+    url = settings.async_database_url
+    if url.get_backend_name() == "sqlite":
+        engine = create_async_engine(
+            url,
+            echo=settings.debug,
+            # timeout: how long a writer waits for SQLite's lock (its busy timeout).
+            connect_args={"check_same_thread": False, "timeout": settings.db_pool_timeout},
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(
+        url,
+        echo=settings.debug,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        pool_recycle=settings.db_pool_recycle,
+        pool_pre_ping=settings.db_pool_pre_ping,
+        connect_args={"timeout": settings.db_connect_timeout},
+    )
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    # The sqlite3 module's own transaction handling breaks SAVEPOINT and transactional DDL, so
+    # SQLAlchemy emits BEGIN itself (the recipe from SQLAlchemy's SQLite documentation).
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql(connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "BEGIN"))
+
+
+@lru_cache
+def get_engine() -> AsyncEngine:
+    """The process-wide engine, made on first use from `get_settings()`."""
+    return create_engine_for(get_settings())
+
+
+@lru_cache
+def get_sessionmaker() -> async_sessionmaker[AsyncSession]:
+    return make_sessionmaker(get_engine())
+
+
+def make_sessionmaker(bind: Any, **options: Any) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: objects stay readable after commit without a lazy reload,
+    # which async code cannot do.
+    return async_sessionmaker(bind, class_=AsyncSession, expire_on_commit=False, **options)
+
+
+async def dispose_engine() -> None:
+    if get_engine.cache_info().currsize:
+        await get_engine().dispose()
+        get_engine.cache_clear()
+        get_sessionmaker.cache_clear()
+
+
+@asynccontextmanager
+async def session_scope(
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+) -> AsyncIterator[AsyncSession]:
+    """A session that commits if the block succeeds, rolls back if it raises, and always closes."""
+    async with (sessionmaker or get_sessionmaker())() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+async def get_session() -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: one session per request, committed before the response is sent."""
+    async with session_scope() as session:
+        yield session
+
+
+# scope="function" closes the session (and commits) as the route returns, so a failed commit
+# becomes an error response instead of happening after a success was already sent.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+async def wait_for_database(engine: AsyncEngine, attempts: int = 5, first_delay: float = 1.0) -> None:
+    """Connect, retrying with a doubling wait: a platform's database may still be starting."""
+    delay = first_delay
+    for attempt in range(1, attempts + 1):
+        try:
+            await ping(engine)
+            return
+        except Exception as error:  # any failure to connect is worth a retry here
+            if attempt == attempts:
+                raise
+            logger.warning(
+                "Database %s not reachable (%s), attempt %d of %d; retrying in %.0fs",
+                describe_database(engine.url),
+                type(error).__name__,
+                attempt,
+                attempts,
+                delay,
+            )
+            await asyncio.sleep(delay)
+            delay *= 2

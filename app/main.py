@@ -1,0 +1,56 @@
+"""The FastAPI application: `uvicorn app.main:app`."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.authors.routes import router as authors_router
+from app.config import get_settings
+from app.db import dispose_engine, get_engine
+from app.errors import install_error_handlers
+from app.health import router as health_router
+from app.peps.routes import router as peps_router
+from app.startup import describe_startup, prepare_database
+
+logger = logging.getLogger("app")
+
+DESCRIPTION = """
+A catalogue of Python Enhancement Proposals and their authors.
+
+Lists take `limit` and `offset` and answer `{items, total, limit, offset}`. Every error is JSON with a `detail` key.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    revision = await prepare_database(get_engine(), settings)
+    logger.info(describe_startup(settings, revision))
+    yield
+    await dispose_engine()
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    app = FastAPI(title="PEP catalogue API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(peps_router)
+    app.include_router(authors_router)
+    return app
+
+
+app = create_app()

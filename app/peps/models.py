@@ -1,0 +1,216 @@
+"""PEP tables and API schemas (SQLModel's Base / table / Create / Update / Public pattern)."""
+
+from datetime import date, datetime
+from enum import Enum, StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import sqlalchemy as sa
+from pydantic import Field as PydanticField
+from pydantic import StringConstraints, field_validator
+from sqlmodel import JSON, Field, Relationship, SQLModel
+
+from app.base import Timestamps
+from app.pagination import Page, PageParams
+
+if TYPE_CHECKING:
+    from app.authors.models import Author
+
+
+class PepStatus(StrEnum):
+    ACCEPTED = "Accepted"
+    ACTIVE = "Active"
+    DEFERRED = "Deferred"
+    DRAFT = "Draft"
+    FINAL = "Final"
+    PROVISIONAL = "Provisional"
+    REJECTED = "Rejected"
+    SUPERSEDED = "Superseded"
+    WITHDRAWN = "Withdrawn"
+
+
+class PepType(StrEnum):
+    STANDARDS_TRACK = "Standards Track"
+    INFORMATIONAL = "Informational"
+    PROCESS = "Process"
+
+
+def _stored_as_text(enum: type[Enum]) -> sa.Enum:
+    # VARCHAR holding the values ("Standards Track"): no native PostgreSQL type to migrate.
+    return sa.Enum(enum, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+AuthorName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+PepNumber = Annotated[int, PydanticField(ge=0, le=99999)]
+
+
+def normalise_topic(value: str | None) -> str | None:
+    """`"Typing,packaging "` -> `"packaging, typing"`: the feed's comma-separated form."""
+    if value is None:
+        return None
+    topics = sorted({part.strip().lower() for part in value.split(",") if part.strip()})
+    return ", ".join(topics)
+
+
+class PepBase(SQLModel):
+    number: int = Field(ge=0, le=99999, description="The PEP's number: its key in every URL.")
+    title: str = Field(min_length=1, max_length=200, index=True)
+    status: PepStatus = Field(sa_type=_stored_as_text(PepStatus), index=True)
+    type: PepType = Field(sa_type=_stored_as_text(PepType), index=True)
+    topic: str = Field(
+        default="", max_length=100, index=True, description="Comma-separated topics, e.g. `packaging, typing`."
+    )
+    created: date = Field(index=True)
+    python_version: str | None = Field(
+        default=None, max_length=50, index=True, description="Free text, e.g. `3.12` or `2.6, 3.0`."
+    )
+    discussions_to: str | None = Field(default=None, max_length=300)
+    post_history: str | None = Field(default=None, max_length=4000)
+    resolution: str | None = Field(default=None, max_length=300)
+    requires: list[PepNumber] = Field(
+        default_factory=list, sa_type=JSON, description="Numbers of the PEPs this one requires."
+    )
+    replaces: list[PepNumber] = Field(default_factory=list, sa_type=JSON)
+    superseded_by: list[PepNumber] = Field(default_factory=list, sa_type=JSON)
+    abstract: str | None = Field(default=None, max_length=4000)
+
+    @field_validator("topic", mode="after")
+    @classmethod
+    def tidy_topic(cls, value: str) -> str:
+        return normalise_topic(value) or ""
+
+
+class Pep(Timestamps, PepBase, table=True):
+    __tablename__ = "pep"
+
+    number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    url: str = Field(max_length=200)
+    # lazy="raise": async code cannot lazy-load, so every query says what it loads.
+    author_links: list["PepAuthorLink"] = Relationship(
+        back_populates="pep",
+        sa_relationship_kwargs={"order_by": "PepAuthorLink.position", "cascade": "all, delete-orphan", "lazy": "raise"},
+    )
+
+    @property
+    def authors(self) -> list[str]:
+        return [link.author.name for link in self.author_links]
+
+
+class PepAuthorLink(SQLModel, table=True):
+    """Who wrote which PEP, and in which place on its author list."""
+
+    __tablename__ = "pep_author"
+    __table_args__ = (sa.UniqueConstraint("pep_number", "position"),)
+
+    pep_number: int = Field(foreign_key="pep.number", primary_key=True, ondelete="CASCADE")
+    author_id: int = Field(foreign_key="author.id", primary_key=True, ondelete="RESTRICT", index=True)
+    position: int
+
+    pep: Pep = Relationship(back_populates="author_links", sa_relationship_kwargs={"lazy": "raise"})
+    author: "Author" = Relationship(back_populates="pep_links", sa_relationship_kwargs={"lazy": "raise"})
+
+
+def default_pep_url(number: int) -> str:
+    return f"https://peps.python.org/pep-{number:04d}/"
+
+
+class PepCreate(PepBase):
+    url: str | None = Field(default=None, max_length=200, description="Defaults to the PEP's page on peps.python.org.")
+    authors: list[AuthorName] = Field(
+        min_length=1, max_length=50, description="Author names in order; new names become authors."
+    )
+
+    @field_validator("authors")
+    @classmethod
+    def distinct_authors(cls, names: list[str]) -> list[str]:
+        return _distinct(names)
+
+
+def _distinct(names: list[str]) -> list[str]:
+    if len(set(names)) != len(names):
+        raise ValueError("lists an author more than once")
+    return names
+
+
+class PepUpdate(SQLModel):
+    """Every field optional: only the fields sent change. `authors` replaces the whole list."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    status: PepStatus | None = None
+    type: PepType | None = None
+    topic: str | None = Field(default=None, max_length=100)
+    created: date | None = None
+    python_version: str | None = Field(default=None, max_length=50)
+    discussions_to: str | None = Field(default=None, max_length=300)
+    post_history: str | None = Field(default=None, max_length=4000)
+    resolution: str | None = Field(default=None, max_length=300)
+    requires: list[PepNumber] | None = None
+    replaces: list[PepNumber] | None = None
+    superseded_by: list[PepNumber] | None = None
+    abstract: str | None = Field(default=None, max_length=4000)
+    url: str | None = Field(default=None, max_length=200)
+    authors: list[AuthorName] | None = Field(default=None, min_length=1, max_length=50)
+
+    @field_validator(
+        "title", "status", "type", "topic", "created", "requires", "replaces", "superseded_by", "url", "authors"
+    )
+    @classmethod
+    def not_null(cls, value: Any) -> Any:
+        # Runs only for fields that were sent: these may be left out, but not set to null.
+        if value is None:
+            raise ValueError("may be left out but not set to null")
+        return value
+
+    @field_validator("topic", mode="after")
+    @classmethod
+    def tidy_topic(cls, value: str | None) -> str | None:
+        return normalise_topic(value)
+
+    @field_validator("authors", mode="after")
+    @classmethod
+    def distinct_authors(cls, names: list[str] | None) -> list[str] | None:
+        return None if names is None else _distinct(names)
+
+
+class PepSummary(SQLModel):
+    number: int
+    title: str
+    status: PepStatus
+    type: PepType
+    topic: str
+    created: date
+    python_version: str | None
+    authors: list[str]
+
+
+class PepDetail(PepBase):
+    url: str
+    authors: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class PepPage(Page[PepSummary]):
+    """A page of PEP summaries."""
+
+
+PepSort = Literal["number", "-number", "title", "-title", "created", "-created"]
+
+
+class PepListParams(PageParams):
+    status: PepStatus | None = Field(None, description="Only PEPs with this status.")
+    type: PepType | None = Field(None, description="Only PEPs of this type.")
+    topic: str | None = Field(
+        None, min_length=1, max_length=50, description="Only PEPs with this topic among theirs, e.g. `typing`."
+    )
+    author: str | None = Field(
+        None, min_length=1, max_length=100, description="Only PEPs with an author whose name contains this (any case)."
+    )
+    python_version: str | None = Field(
+        None, min_length=1, max_length=20, description="Only PEPs targeting this Python version, e.g. `3.12`."
+    )
+    created_after: date | None = Field(None, description="Only PEPs created on or after this date (YYYY-MM-DD).")
+    created_before: date | None = Field(None, description="Only PEPs created on or before this date (YYYY-MM-DD).")
+    q: str | None = Field(
+        None, min_length=1, max_length=200, description="Text to look for in the title and abstract (any case)."
+    )
+    sort: PepSort = Field("number", description="Sort key; a leading `-` sorts descending.")

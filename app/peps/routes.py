@@ -1,0 +1,62 @@
+"""HTTP routes for PEPs: thin wrappers over app.peps.service."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from app.db import SessionDep
+from app.peps import service
+from app.peps.models import PepCreate, PepDetail, PepListParams, PepPage, PepUpdate
+from app.responses import UNAVAILABLE, error_response
+
+router = APIRouter(prefix="/peps", tags=["peps"], responses=UNAVAILABLE)
+
+PepNumberPath = Annotated[int, Path(ge=0, le=99999, description="The PEP's number.", examples=[8])]
+NOT_FOUND = {404: error_response("No PEP has this number.", "PEP 9999 not found")}
+
+
+@router.get("", operation_id="peps-list", summary="List PEPs")
+async def list_peps(session: SessionDep, params: Annotated[PepListParams, Query()]) -> PepPage:
+    """Filter, sort and page through PEPs; `total` counts every match."""
+    peps, total = await service.list_peps(session, params)
+    return PepPage.model_validate(
+        {"items": peps, "total": total, "limit": params.limit, "offset": params.offset}, from_attributes=True
+    )
+
+
+@router.get("/{number}", operation_id="peps-get", summary="Get one PEP", responses=NOT_FOUND)
+async def get_pep(session: SessionDep, number: PepNumberPath) -> PepDetail:
+    """Every field of one PEP, authors in the PEP's own order."""
+    return PepDetail.model_validate(await service.get_pep(session, number))
+
+
+@router.post(
+    "",
+    operation_id="peps-create",
+    summary="Create a PEP",
+    status_code=status.HTTP_201_CREATED,
+    responses={409: error_response("A PEP with this number exists.", "PEP 8 already exists")},
+)
+async def create_pep(session: SessionDep, data: PepCreate, response: Response) -> PepDetail:
+    """Add a PEP; authors are given by name and new names become authors."""
+    pep = await service.create_pep(session, data)
+    response.headers["Location"] = f"/peps/{pep.number}"
+    return PepDetail.model_validate(pep)
+
+
+@router.patch("/{number}", operation_id="peps-update", summary="Update a PEP", responses=NOT_FOUND)
+async def update_pep(session: SessionDep, number: PepNumberPath, data: PepUpdate) -> PepDetail:
+    """Change only the fields sent; `authors` replaces the list, in the order given."""
+    return PepDetail.model_validate(await service.update_pep(session, number, data))
+
+
+@router.delete(
+    "/{number}",
+    operation_id="peps-delete",
+    summary="Delete a PEP",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=NOT_FOUND,
+)
+async def delete_pep(session: SessionDep, number: PepNumberPath) -> None:
+    """Delete a PEP; its authors stay, even those left with no PEP."""
+    await service.delete_pep(session, number)

@@ -1,0 +1,99 @@
+"""What happens before the app serves: reach the database, bring the schema up to date, seed it."""
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import Settings, describe_database
+from app.db import SQLITE_BEGIN_OPTION, wait_for_database
+from app.peps.importer import BUNDLED_PEPS, import_peps, parse_feed, read_source
+from app.peps.models import Pep
+
+logger = logging.getLogger("app.startup")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STARTUP_LOCK_ID = 7_408_022
+
+
+class SchemaOutOfDateError(RuntimeError):
+    """The database's schema is older than the code: the release step has not run."""
+
+
+def alembic_config() -> Config:
+    """The project's Alembic configuration, wherever the process was started from."""
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    config.attributes["configure_logging"] = False  # the app's logging is already set up
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _upgrade_to_head(connection: Connection) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def _take_startup_lock(connection: AsyncConnection) -> None:
+    """Only one worker at a time migrates and seeds; the others then find nothing to do."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": STARTUP_LOCK_ID})
+    else:
+        await connection.execute(text("SELECT 1"))  # BEGIN IMMEDIATE, already emitted, holds the lock
+
+
+async def prepare_database(engine: AsyncEngine, settings: Settings) -> str | None:
+    """Wait for the database, migrate or check the schema, seed an empty catalogue; return the revision."""
+    await wait_for_database(engine)
+    async with engine.connect() as connection:
+        await connection.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+        async with connection.begin():
+            await _take_startup_lock(connection)
+            revision = await connection.run_sync(_current_revision)
+            head = head_revision()
+            if revision != head:
+                if not settings.should_auto_migrate:
+                    raise SchemaOutOfDateError(
+                        f"The database schema is at revision {revision or 'none'} but this code needs {head}. "
+                        "Run `alembic upgrade head` (the Procfile's release step does), or set AUTO_MIGRATE=true."
+                    )
+                logger.info("Migrating the database schema from %s to %s", revision or "empty", head)
+                await connection.run_sync(_upgrade_to_head)
+                revision = head
+            if settings.should_seed_demo_data:
+                await _seed_if_empty(connection)
+    return revision
+
+
+async def _seed_if_empty(connection: AsyncConnection) -> None:
+    async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+        if (await session.exec(select(func.count()).select_from(Pep))).one():
+            return
+        report = await import_peps(session, parse_feed(read_source(BUNDLED_PEPS), BUNDLED_PEPS.name))
+    logger.info("Seeded the empty database with the bundled catalogue: %s", report.summary())
+
+
+def describe_startup(settings: Settings, revision: str | None) -> str:
+    url = settings.async_database_url
+    pool = (
+        "SQLite, no pool"
+        if settings.is_sqlite
+        else f"pool {settings.db_pool_size}+{settings.db_max_overflow} per worker"
+    )
+    return f"Database {describe_database(url)} ({pool}), schema revision {revision or 'none'}"
