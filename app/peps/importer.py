@@ -17,7 +17,7 @@ from app.authors.models import Author
 from app.authors.service import ensure_authors
 from app.base import utcnow
 from app.peps.models import Pep, PepAuthorLink, PepCreate, default_pep_url
-from app.peps.service import WITH_AUTHORS, set_authors
+from app.peps.service import WITH_AUTHORS, new_pep, replace_authors
 
 BUNDLED_PEPS = Path(__file__).resolve().parent.parent / "data" / "peps.json"
 _MONTHS = {
@@ -178,9 +178,7 @@ async def import_peps(
     for done, data in enumerate(peps, 1):
         pep = existing.get(data.number)
         if pep is None:
-            pep = Pep(**data.model_dump(exclude={"authors", "url"}), url=data.url or default_pep_url(data.number))
-            session.add(pep)
-            await set_authors(session, pep, data.authors, authors)
+            session.add(new_pep(data, authors))
             report.created += 1
         else:
             changes = _field_changes(pep, data)
@@ -188,7 +186,7 @@ async def import_peps(
                 pep.sqlmodel_update(changes)
                 pep.updated_at = utcnow()
                 if pep.authors != data.authors:
-                    await set_authors(session, pep, data.authors, authors)
+                    await replace_authors(session, pep, data.authors, authors)
                 report.updated += 1
             else:
                 report.unchanged += 1

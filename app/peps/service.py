@@ -59,7 +59,8 @@ def filter_peps(params: PepListParams):
 
 
 async def list_peps(session: AsyncSession, params: PepListParams) -> tuple[Sequence[Pep], int]:
-    sortable = {"number": col(Pep.number), "title": col(Pep.title), "created": col(Pep.created)}
+    # Titles sort as people read them ("a circuit" before "A Concurrency"), on both databases.
+    sortable = {"number": col(Pep.number), "title": func.lower(col(Pep.title)), "created": col(Pep.created)}
     ordering = order_by(params.sort, sortable, col(Pep.number))
     return await fetch_page(session, filter_peps(params).options(WITH_AUTHORS), params, ordering)
 
@@ -71,25 +72,31 @@ async def get_pep(session: AsyncSession, number: int) -> Pep:
     return pep
 
 
-async def set_authors(
+def author_links(names: list[str], authors: Mapping[str, Author]) -> list[PepAuthorLink]:
+    return [PepAuthorLink(author=authors[name], position=i) for i, name in enumerate(names)]
+
+
+async def replace_authors(
     session: AsyncSession, pep: Pep, names: list[str], known_authors: Mapping[str, Author] | None = None
 ) -> None:
-    """Replace the PEP's author list, keeping the given order (`known_authors` saves a look-up)."""
+    """Replace a stored PEP's author list, keeping the given order (`known_authors` saves a look-up)."""
     authors = known_authors if known_authors is not None else await ensure_authors(session, names)
-    if pep.author_links:
-        # Old links go first: the new list may reuse their positions.
-        pep.author_links = []
-        await session.flush()
-    pep.author_links = [PepAuthorLink(author=authors[name], position=i) for i, name in enumerate(names)]
+    # Old links go first: the new list may reuse their positions.
+    pep.author_links = []
+    await session.flush()
+    pep.author_links = author_links(names, authors)
+
+
+def new_pep(data: PepCreate, authors: Mapping[str, Author]) -> Pep:
+    fields = data.model_dump(exclude={"authors", "url"})
+    return Pep(**fields, url=data.url or default_pep_url(data.number), author_links=author_links(data.authors, authors))
 
 
 async def create_pep(session: AsyncSession, data: PepCreate) -> Pep:
     if await session.get(Pep, data.number) is not None:
         raise ConflictError(f"PEP {data.number} already exists")
-    fields = data.model_dump(exclude={"authors", "url"})
-    pep = Pep(**fields, url=data.url or default_pep_url(data.number))
+    pep = new_pep(data, await ensure_authors(session, data.authors))
     session.add(pep)
-    await set_authors(session, pep, data.authors)
     try:
         await session.flush()
     except IntegrityError:  # another request created the same number in between
@@ -104,7 +111,7 @@ async def update_pep(session: AsyncSession, number: int, data: PepUpdate) -> Pep
     pep.sqlmodel_update(changes)
     pep.updated_at = utcnow()
     if authors is not None:
-        await set_authors(session, pep, authors)
+        await replace_authors(session, pep, authors)
     await session.flush()
     return pep
 

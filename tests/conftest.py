@@ -1,0 +1,128 @@
+"""Test fixtures. SQLite by default; set TEST_DATABASE_URL to run the same suite on PostgreSQL.
+
+The app is pointed at the test database through DATABASE_URL before it is imported, the schema
+is built by the real start-up path (migrations, then the bundled catalogue), and each test runs
+inside a transaction that is rolled back, so tests never see each other's writes.
+"""
+
+import json
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+_scratch = Path(tempfile.mkdtemp(prefix="pep-tests-"))
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_scratch / 'test.db'}"
+os.environ["DATABASE_URL"] = TEST_DATABASE_URL
+os.environ["ENV"] = "test"
+
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine  # noqa: E402
+from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
+
+from app.config import load_settings, normalise_database_url  # noqa: E402
+from app.db import get_engine, get_session, make_sessionmaker, session_scope  # noqa: E402
+from app.main import app  # noqa: E402
+from app.peps.importer import BUNDLED_PEPS  # noqa: E402
+from app.startup import prepare_database  # noqa: E402
+
+IS_POSTGRES = normalise_database_url(TEST_DATABASE_URL).get_backend_name() == "postgresql"
+
+
+@pytest.fixture(scope="session")
+async def engine() -> AsyncIterator[AsyncEngine]:
+    engine = get_engine()
+    if IS_POSTGRES:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    await prepare_database(engine, load_settings(auto_migrate=True, seed_demo_data=True))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        yield connection
+        await transaction.rollback()
+
+
+def _savepoint_sessions(connection: AsyncConnection):
+    # A commit inside the test releases a SAVEPOINT; the outer transaction is still rolled back.
+    return make_sessionmaker(connection, join_transaction_mode="create_savepoint")
+
+
+@pytest.fixture
+async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    async with session_scope(_savepoint_sessions(connection)) as session:
+        yield session
+
+
+@pytest.fixture
+async def client(connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
+    sessions = _savepoint_sessions(connection)
+
+    async def test_session() -> AsyncIterator[AsyncSession]:
+        async with session_scope(sessions) as session:
+            yield session
+
+    app.dependency_overrides[get_session] = test_session
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+    app.dependency_overrides.clear()
+
+
+class StatementCounter:
+    """Counts the SQL statements an engine runs, leaving out SAVEPOINT bookkeeping."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_statements(engine: AsyncEngine) -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    event.listen(engine.sync_engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(engine.sync_engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture
+async def fresh_database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of a new, empty database of the kind under test, dropped afterwards."""
+    if not IS_POSTGRES:
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    name = f"pep_test_{uuid.uuid4().hex[:12]}"
+    admin_url = normalise_database_url(TEST_DATABASE_URL).set(database="postgres")
+    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = normalise_database_url(TEST_DATABASE_URL).set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> dict[int, dict]:
+    """The bundled feed, read independently of the app: the oracle the API's answers are checked against."""
+    with BUNDLED_PEPS.open(encoding="utf-8") as feed:
+        return {int(number): record for number, record in json.load(feed).items()}

@@ -1,0 +1,52 @@
+"""Reads cost a fixed number of statements however many rows or authors come back (no N+1)."""
+
+import pytest
+from httpx import AsyncClient
+
+from tests.conftest import StatementCounter
+
+
+async def statements_for(client: AsyncClient, counter: StatementCounter, url: str) -> int:
+    counter.statements.clear()
+    response = await client.get(url)
+    assert response.status_code == 200
+    return counter.count
+
+
+@pytest.mark.parametrize(
+    ("small", "large"),
+    [
+        ("/peps?limit=1", "/peps?limit=100"),
+        ("/peps?limit=2&author=guido", "/peps?limit=100&author=a"),
+        ("/authors?limit=1", "/authors?limit=100&sort=-pep_count"),
+    ],
+)
+async def test_list_cost_does_not_grow_with_page_size(
+    client: AsyncClient, count_statements: StatementCounter, small: str, large: str
+) -> None:
+    few = await statements_for(client, count_statements, small)
+    many = await statements_for(client, count_statements, large)
+    assert few == many
+    assert many <= 4  # count, page, links, authors
+
+
+async def test_detail_cost_does_not_grow_with_author_count(
+    client: AsyncClient, count_statements: StatementCounter, catalogue: dict[int, dict]
+) -> None:
+    most = max(catalogue.values(), key=lambda record: len(record["author_names"]))
+    one = next(r for r in catalogue.values() if len(r["author_names"]) == 1)
+    assert len(most["author_names"]) > 20
+    assert await statements_for(client, count_statements, f"/peps/{one['number']}") == await statements_for(
+        client, count_statements, f"/peps/{most['number']}"
+    )
+
+
+async def test_author_detail_cost_does_not_grow_with_pep_count(
+    client: AsyncClient, count_statements: StatementCounter
+) -> None:
+    authors = (await client.get("/authors?sort=-pep_count&limit=100")).json()["items"]
+    busiest, quietest = authors[0], authors[-1]
+    assert busiest["pep_count"] > 10 * quietest["pep_count"]
+    assert await statements_for(client, count_statements, f"/authors/{busiest['id']}") == await statements_for(
+        client, count_statements, f"/authors/{quietest['id']}"
+    )
