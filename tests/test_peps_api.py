@@ -222,7 +222,7 @@ async def test_patch_changes_only_the_fields_sent(client: AsyncClient, catalogue
 
 
 async def test_patch_authors_replaces_list_in_new_order(client: AsyncClient, catalogue: dict[int, dict]) -> None:
-    reordered = list(reversed(catalogue[8]["author_names"])) + ["Brand New"]
+    reordered = [*reversed(catalogue[8]["author_names"]), "Brand New"]
     response = await client.patch("/peps/8", json={"authors": reordered})
     assert response.status_code == 200
     assert response.json()["authors"] == reordered
