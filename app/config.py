@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     db_pool_recycle: int = 300
     db_pool_pre_ping: bool = True
     db_connect_timeout: float = 5.0
+    db_connect_attempts: int = 5
 
     cors_origins: Annotated[list[str], NoDecode] = []
     auto_migrate: bool | None = None
@@ -47,6 +48,13 @@ class Settings(BaseSettings):
     def not_negative(cls, value: int) -> int:
         if value < 0:
             raise ValueError("must be 0 or more")
+        return value
+
+    @field_validator("db_connect_attempts")
+    @classmethod
+    def at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be 1 or more")
         return value
 
     @field_validator("db_pool_timeout", "db_connect_timeout")

@@ -59,14 +59,22 @@ def install_error_handlers(app: FastAPI) -> None:
         logger.info("Integrity error on %s %s: %s", request.method, request.url.path, type(error.orig).__name__)
         return JSONResponse({"detail": "The request conflicts with data already stored."}, status_code=409)
 
+    async def database_error(request: Request, error: Exception) -> JSONResponse:
+        if not is_database_unavailable(error):
+            return await unexpected(request, error)
+        logger.warning("Database unavailable on %s %s: %s", request.method, request.url.path, short_reason(error))
+        return JSONResponse(
+            {"detail": f"The database is unavailable ({short_reason(error)}); try again shortly."},
+            status_code=503,
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )
+
+    # Handled here rather than by the catch-all below, which re-raises to log a traceback:
+    # an outage is expected, answered with 503, and logged as one line.
+    for error_class in (DBAPIError, PoolTimeoutError, OSError):
+        app.add_exception_handler(error_class, database_error)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        if is_database_unavailable(error):
-            logger.warning("Database unavailable on %s %s: %s", request.method, request.url.path, short_reason(error))
-            return JSONResponse(
-                {"detail": f"The database is unavailable ({short_reason(error)}); try again shortly."},
-                status_code=503,
-                headers={"Retry-After": RETRY_AFTER_SECONDS},
-            )
-        logger.exception("Unhandled error on %s %s", request.method, request.url.path)
+        logger.error("Unhandled error on %s %s", request.method, request.url.path, exc_info=error)
         return JSONResponse({"detail": "Internal server error."}, status_code=500)

@@ -58,9 +58,12 @@ async def _take_startup_lock(connection: AsyncConnection) -> None:
         await connection.execute(text("SELECT 1"))  # BEGIN IMMEDIATE, already emitted, holds the lock
 
 
-async def prepare_database(engine: AsyncEngine, settings: Settings) -> str | None:
-    """Wait for the database, migrate or check the schema, seed an empty catalogue; return the revision."""
-    await wait_for_database(engine)
+async def prepare_database(engine: AsyncEngine, settings: Settings, seed: bool | None = None) -> str | None:
+    """Wait for the database, migrate or check the schema, seed an empty catalogue; return the revision.
+
+    `seed` defaults to the SEED_DEMO_DATA setting.
+    """
+    await wait_for_database(engine, attempts=settings.db_connect_attempts)
     async with engine.connect() as connection:
         await connection.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN IMMEDIATE"})
         async with connection.begin():
@@ -76,7 +79,7 @@ async def prepare_database(engine: AsyncEngine, settings: Settings) -> str | Non
                 logger.info("Migrating the database schema from %s to %s", revision or "empty", head)
                 await connection.run_sync(_upgrade_to_head)
                 revision = head
-            if settings.should_seed_demo_data:
+            if settings.should_seed_demo_data if seed is None else seed:
                 await _seed_if_empty(connection)
     return revision
 
