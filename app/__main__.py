@@ -1,14 +1,19 @@
-"""Management commands: `python -m app import-peps [PATH_OR_URL]`."""
+"""Management commands: `python -m app import-peps [PATH_OR_URL]`, `python -m app create-superuser`."""
 
 import argparse
 import asyncio
+import getpass
 import sys
+from collections.abc import Coroutine
+
+from pydantic import ValidationError
 
 from app.config import get_settings
 from app.db import dispose_engine, get_engine, session_scope
 from app.errors import is_database_unavailable, short_reason
 from app.peps.importer import BUNDLED_PEPS, PepDataError, import_peps, parse_feed, read_source
 from app.startup import SchemaOutOfDateError, prepare_database
+from app.users.service import ensure_superuser
 
 
 class CommandError(Exception):
@@ -20,21 +25,45 @@ def show_progress(done: int, total: int) -> None:
 
 
 async def import_peps_command(source: str) -> str:
+    peps = parse_feed(read_source(source), source)
+    print(f"Read {len(peps)} PEPs from {source}.", file=sys.stderr)
+    async with session_scope() as session:
+        report = await import_peps(session, peps, progress=show_progress if len(peps) > 200 else None)
+    return report.summary()
+
+
+async def create_superuser_command(email: str, password: str) -> str:
+    async with session_scope() as session:
+        return await ensure_superuser(session, email, password)
+
+
+async def run_with_database(command: Coroutine[None, None, str]) -> str:
+    """Bring the schema up to date (SQLite) or check it, run the command, and report failures plainly."""
     try:
-        peps = parse_feed(read_source(source), source)
-        print(f"Read {len(peps)} PEPs from {source}.", file=sys.stderr)
         await prepare_database(get_engine(), get_settings(), seed=False)
-        async with session_scope() as session:
-            report = await import_peps(session, peps, progress=show_progress if len(peps) > 200 else None)
-        return report.summary()
-    except (PepDataError, SchemaOutOfDateError) as error:
+        return await command
+    except (PepDataError, SchemaOutOfDateError, ValidationError) as error:
         raise CommandError(f"{str(error).rstrip('.')}. Nothing was written.") from None
     except Exception as error:
         if is_database_unavailable(error):
             raise CommandError(f"cannot reach the database ({short_reason(error)}). Nothing was written.") from None
         raise
     finally:
+        command.close()  # a command never started (the check failed) must not warn "never awaited"
         await dispose_engine()
+
+
+def superuser_credentials(email: str | None) -> tuple[str, str]:
+    settings = get_settings()
+    email = email or settings.first_superuser_email
+    if not email:
+        raise CommandError("give --email or set FIRST_SUPERUSER_EMAIL")
+    password = settings.first_superuser_password
+    if not password:
+        if not sys.stdin.isatty():
+            raise CommandError("set FIRST_SUPERUSER_PASSWORD, or run this in a terminal to be asked for it")
+        password = getpass.getpass(f"Password for {email}: ")
+    return email, password
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,9 +73,18 @@ def main(argv: list[str] | None = None) -> int:
     importer.add_argument(
         "source", nargs="?", default=str(BUNDLED_PEPS), help="A path or http(s) URL (default: the bundled file)."
     )
+    superuser = commands.add_parser(
+        "create-superuser",
+        help="Create the superuser (or promote an existing account); password from FIRST_SUPERUSER_PASSWORD or a prompt.",
+    )
+    superuser.add_argument("--email", help="The account's email (default: FIRST_SUPERUSER_EMAIL).")
     args = parser.parse_args(argv)
     try:
-        print(asyncio.run(import_peps_command(args.source)))
+        if args.command == "import-peps":
+            command = import_peps_command(args.source)
+        else:
+            command = create_superuser_command(*superuser_credentials(args.email))
+        print(asyncio.run(run_with_database(command)))
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -1,14 +1,32 @@
 """Settings read from the environment and `.env`, and the one place database URLs are normalised."""
 
+import logging
 from functools import lru_cache
 from typing import Annotated, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
 DEFAULT_DATABASE_URL = "sqlite:///./pep_viewer.db"
+
+# Used only outside prod when SECRET_KEY is unset, so the two-command start works. It is public
+# (it is in this file), so tokens signed with it protect nothing; prod refuses to start without a key.
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"
+SECRET_KEY_MIN_LENGTH = 32
+_PLACEHOLDER_KEYS = {
+    "change-me",
+    "changeme",
+    "secret",
+    "secret-key",
+    "your-secret-key",
+    "replace-me",
+    DEVELOPMENT_SECRET_KEY,
+}
+GENERATE_KEY_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+logger = logging.getLogger("app.config")
 
 
 class ConfigError(RuntimeError):
@@ -35,6 +53,34 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     auto_migrate: bool | None = None
     seed_demo_data: bool | None = None
+
+    secret_key: str | None = Field(default=None, validate_default=True)
+    access_token_expire_minutes: int = Field(default=60, ge=1)
+    allow_signup: bool | None = None
+    first_superuser_email: str | None = None
+    first_superuser_password: str | None = None
+
+    @field_validator("secret_key")
+    @classmethod
+    def usable_secret_key(cls, value: str | None, info: ValidationInfo) -> str:
+        weak = value is None or value.strip().lower() in _PLACEHOLDER_KEYS or len(value) < SECRET_KEY_MIN_LENGTH
+        if not weak:
+            return value
+        if info.data.get("env") == "prod":
+            raise ValueError(
+                f"must be set to a random string of at least {SECRET_KEY_MIN_LENGTH} characters when ENV=prod "
+                f"(not a placeholder); generate one with: {GENERATE_KEY_HINT}"
+            )
+        if value is None:
+            logger.warning(
+                "SECRET_KEY is not set: signing tokens with a public development key. Set SECRET_KEY before deploying."
+            )
+            return DEVELOPMENT_SECRET_KEY
+        logger.warning(
+            "SECRET_KEY is weak (a placeholder, or under %d characters); ENV=prod will refuse it.",
+            SECRET_KEY_MIN_LENGTH,
+        )
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -87,6 +133,10 @@ class Settings(BaseSettings):
     def should_seed_demo_data(self) -> bool:
         return self.env != "prod" if self.seed_demo_data is None else self.seed_demo_data
 
+    @property
+    def signup_open(self) -> bool:
+        return self.env != "prod" if self.allow_signup is None else self.allow_signup
+
 
 # libpq's sslmode values, as asyncpg's `ssl` connect argument understands them.
 _SSLMODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
@@ -136,7 +186,7 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'_'.join(str(part) for part in e['loc'][:1]).upper()}: {e['msg']}" for e in error.errors()
+            f"{str(e['loc'][0]).upper()}: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()
         )
         raise ConfigError(f"Invalid setting(s): {problems}") from None
 

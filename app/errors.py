@@ -12,20 +12,30 @@ logger = logging.getLogger("app.errors")
 RETRY_AFTER_SECONDS = "5"
 
 
-class NotFoundError(Exception):
-    """The thing asked for does not exist (404)."""
+class AppError(Exception):
+    """An error a service raises for the client; `status_code` says which HTTP answer it becomes."""
+
+    status_code = 400
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
 
 
-class ConflictError(Exception):
+class BadRequestError(AppError):
+    """The request is well-formed but cannot be carried out as asked (400)."""
+
+
+class NotFoundError(AppError):
+    """The thing asked for does not exist, or is not the asker's to see (404)."""
+
+    status_code = 404
+
+
+class ConflictError(AppError):
     """The request clashes with data already stored (409)."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    status_code = 409
 
 
 def is_database_unavailable(error: BaseException) -> bool:
@@ -46,13 +56,9 @@ def short_reason(error: BaseException) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(NotFoundError)
-    async def not_found(request: Request, error: NotFoundError) -> JSONResponse:
-        return JSONResponse({"detail": error.detail}, status_code=404)
-
-    @app.exception_handler(ConflictError)
-    async def conflict(request: Request, error: ConflictError) -> JSONResponse:
-        return JSONResponse({"detail": error.detail}, status_code=409)
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, error: AppError) -> JSONResponse:
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code)
 
     @app.exception_handler(IntegrityError)
     async def integrity(request: Request, error: IntegrityError) -> JSONResponse:

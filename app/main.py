@@ -7,18 +7,24 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from app.auth.routes import router as auth_router
 from app.authors.routes import router as authors_router
 from app.config import get_settings
 from app.db import dispose_engine, get_engine
 from app.errors import install_error_handlers
 from app.health import router as health_router
+from app.notes.routes import router as notes_router
 from app.peps.routes import router as peps_router
 from app.startup import describe_startup, prepare_database
+from app.users.routes import router as users_router
 
 logger = logging.getLogger("app")
 
 DESCRIPTION = """
 A catalogue of Python Enhancement Proposals and their authors.
+
+Reading the catalogue is public. Changing it needs a superuser: sign up with `POST /auth/register`,
+then press **Authorize** and sign in with your email and password. Your notes live under `/me/notes`.
 
 Lists take `limit` and `offset` and answer `{items, total, limit, offset}`. Every error is JSON with a `detail` key.
 """
@@ -47,9 +53,8 @@ def create_app() -> FastAPI:
             allow_headers=["*"],
         )
     install_error_handlers(app)
-    app.include_router(health_router)
-    app.include_router(peps_router)
-    app.include_router(authors_router)
+    for router in (health_router, auth_router, users_router, peps_router, authors_router, notes_router):
+        app.include_router(router)
     return app
 
 

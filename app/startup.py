@@ -17,6 +17,7 @@ from app.config import Settings, describe_database
 from app.db import SQLITE_BEGIN_OPTION, wait_for_database
 from app.peps.importer import BUNDLED_PEPS, import_peps, parse_feed, read_source
 from app.peps.models import Pep
+from app.users.service import ensure_superuser
 
 logger = logging.getLogger("app.startup")
 
@@ -79,16 +80,21 @@ async def prepare_database(engine: AsyncEngine, settings: Settings, seed: bool |
                 logger.info("Migrating the database schema from %s to %s", revision or "empty", head)
                 await connection.run_sync(_upgrade_to_head)
                 revision = head
-            if settings.should_seed_demo_data if seed is None else seed:
-                await _seed_if_empty(connection)
+            async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+                if settings.should_seed_demo_data if seed is None else seed:
+                    await _seed_if_empty(session)
+                if settings.first_superuser_email and settings.first_superuser_password:
+                    outcome = await ensure_superuser(
+                        session, settings.first_superuser_email, settings.first_superuser_password
+                    )
+                    logger.info(outcome)
     return revision
 
 
-async def _seed_if_empty(connection: AsyncConnection) -> None:
-    async with AsyncSession(bind=connection, expire_on_commit=False) as session:
-        if (await session.exec(select(func.count()).select_from(Pep))).one():
-            return
-        report = await import_peps(session, parse_feed(read_source(BUNDLED_PEPS), BUNDLED_PEPS.name))
+async def _seed_if_empty(session: AsyncSession) -> None:
+    if (await session.exec(select(func.count()).select_from(Pep))).one():
+        return
+    report = await import_peps(session, parse_feed(read_source(BUNDLED_PEPS), BUNDLED_PEPS.name))
     logger.info("Seeded the empty database with the bundled catalogue: %s", report.summary())
 
 

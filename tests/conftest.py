@@ -23,11 +23,13 @@ from sqlalchemy import event, text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine  # noqa: E402
 from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 
-from app.config import load_settings, normalise_database_url  # noqa: E402
+from app.auth import security  # noqa: E402
+from app.config import get_settings, load_settings, normalise_database_url  # noqa: E402
 from app.db import get_engine, get_session, make_sessionmaker, session_scope  # noqa: E402
 from app.main import app  # noqa: E402
 from app.peps.importer import BUNDLED_PEPS  # noqa: E402
 from app.startup import prepare_database  # noqa: E402
+from app.users.models import User  # noqa: E402
 
 IS_POSTGRES = normalise_database_url(TEST_DATABASE_URL).get_backend_name() == "postgresql"
 
@@ -119,6 +121,40 @@ async def fresh_database_url(tmp_path: Path) -> AsyncIterator[str]:
         async with admin.connect() as connection:
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    # Argon2 is slow on purpose; hash the shared test password once.
+    return security.password_hash.hash(PASSWORD)
+
+
+@pytest.fixture
+def make_user(session: AsyncSession, password_hash: str):
+    """Create a user (password: PASSWORD) in the test's transaction; returns (user, auth headers)."""
+    counter = iter(range(1_000_000))
+
+    async def make(email: str | None = None, superuser: bool = False, active: bool = True) -> tuple[User, dict]:
+        user = User(
+            email=email or f"user{next(counter)}@example.com",
+            hashed_password=password_hash,
+            is_superuser=superuser,
+            is_active=active,
+        )
+        session.add(user)
+        await session.commit()
+        token = security.create_access_token(user.id, get_settings())
+        return user, {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+@pytest.fixture
+async def superuser_headers(make_user) -> dict:
+    return (await make_user("admin@example.com", superuser=True))[1]
 
 
 @pytest.fixture(scope="session")

@@ -48,35 +48,37 @@ async def test_bad_sort_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "sort"]
 
 
-async def test_create_rename_and_delete_an_author(client: AsyncClient) -> None:
-    created = await client.post("/authors", json={"name": "  Grace Hopper "})
+async def test_create_rename_and_delete_an_author(client: AsyncClient, superuser_headers: dict) -> None:
+    created = await client.post("/authors", json={"name": "  Grace Hopper "}, headers=superuser_headers)
     assert created.status_code == 201
     body = created.json()
     assert body["name"] == "Grace Hopper" and body["pep_count"] == 0
     assert created.headers["location"] == f"/authors/{body['id']}"
-    renamed = await client.patch(f"/authors/{body['id']}", json={"name": "Grace B. Hopper"})
+    renamed = await client.patch(f"/authors/{body['id']}", json={"name": "Grace B. Hopper"}, headers=superuser_headers)
     assert renamed.status_code == 200 and renamed.json()["name"] == "Grace B. Hopper"
-    assert (await client.delete(f"/authors/{body['id']}")).status_code == 204
+    assert (await client.delete(f"/authors/{body['id']}", headers=superuser_headers)).status_code == 204
     assert (await client.get(f"/authors/{body['id']}")).status_code == 404
 
 
-async def test_duplicate_names_are_409(client: AsyncClient) -> None:
-    assert (await client.post("/authors", json={"name": "Guido van Rossum"})).status_code == 409
+async def test_duplicate_names_are_409(client: AsyncClient, superuser_headers: dict) -> None:
+    assert (
+        await client.post("/authors", json={"name": "Guido van Rossum"}, headers=superuser_headers)
+    ).status_code == 409
     barry = await author_id(client, "Barry Warsaw")
-    response = await client.patch(f"/authors/{barry}", json={"name": "Guido van Rossum"})
+    response = await client.patch(f"/authors/{barry}", json={"name": "Guido van Rossum"}, headers=superuser_headers)
     assert response.status_code == 409
     assert "already exists" in response.json()["detail"]
 
 
-async def test_renaming_shows_on_every_pep(client: AsyncClient) -> None:
+async def test_renaming_shows_on_every_pep(client: AsyncClient, superuser_headers: dict) -> None:
     barry = await author_id(client, "Barry Warsaw")
-    await client.patch(f"/authors/{barry}", json={"name": "B. Warsaw"})
+    await client.patch(f"/authors/{barry}", json={"name": "B. Warsaw"}, headers=superuser_headers)
     assert "B. Warsaw" in (await client.get("/peps/8")).json()["authors"]
 
 
-async def test_author_still_on_a_pep_cannot_be_deleted(client: AsyncClient) -> None:
+async def test_author_still_on_a_pep_cannot_be_deleted(client: AsyncClient, superuser_headers: dict) -> None:
     guido = await author_id(client, "Guido van Rossum")
-    response = await client.delete(f"/authors/{guido}")
+    response = await client.delete(f"/authors/{guido}", headers=superuser_headers)
     assert response.status_code == 409
     assert "take them off those PEPs first" in response.json()["detail"]
     assert (await client.get(f"/authors/{guido}")).status_code == 200

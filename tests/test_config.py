@@ -2,8 +2,10 @@
 
 import pytest
 
-from app.config import ConfigError, describe_database, load_settings, normalise_database_url
+from app.config import DEVELOPMENT_SECRET_KEY, ConfigError, describe_database, load_settings, normalise_database_url
 from app.startup import describe_startup
+
+STRONG_KEY = "k" * 40
 
 
 @pytest.mark.parametrize(
@@ -93,7 +95,27 @@ def test_environment_and_dotenv_are_read_and_unknown_variables_ignored(
     ],
 )
 def test_defaults_for_migrating_and_seeding(env: str, url: str, migrate: bool, seed: bool) -> None:
-    settings = load_settings(env=env, database_url=url)
+    settings = load_settings(env=env, database_url=url, secret_key=STRONG_KEY)
     assert (settings.should_auto_migrate, settings.should_seed_demo_data) == (migrate, seed)
-    forced = load_settings(env=env, database_url=url, auto_migrate=not migrate, seed_demo_data=not seed)
+    assert settings.signup_open is seed  # open sign-up follows the same rule: on except in prod
+    forced = load_settings(
+        env=env, database_url=url, secret_key=STRONG_KEY, auto_migrate=not migrate, seed_demo_data=not seed
+    )
     assert (forced.should_auto_migrate, forced.should_seed_demo_data) == (not migrate, not seed)
+
+
+@pytest.mark.parametrize("key", [None, "change-me", "short-key", DEVELOPMENT_SECRET_KEY])
+def test_prod_refuses_a_missing_placeholder_or_short_secret_key(key: str | None) -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY: must be set") as raised:
+        load_settings(env="prod", secret_key=key)
+    assert "secrets.token_urlsafe" in str(raised.value)
+
+
+def test_dev_without_secret_key_warns_and_uses_a_fixed_key(caplog: pytest.LogCaptureFixture) -> None:
+    first, second = load_settings(env="dev", secret_key=None), load_settings(env="dev", secret_key=None)
+    assert first.secret_key == second.secret_key == DEVELOPMENT_SECRET_KEY  # the same in every worker and restart
+    assert "SECRET_KEY is not set" in caplog.text
+
+
+def test_prod_accepts_a_strong_key() -> None:
+    assert load_settings(env="prod", secret_key=STRONG_KEY).secret_key == STRONG_KEY

@@ -168,8 +168,8 @@ def new_pep(**overrides: object) -> dict:
     }
 
 
-async def test_create_returns_201_with_location_and_new_authors(client: AsyncClient) -> None:
-    response = await client.post("/peps", json=new_pep())
+async def test_create_returns_201_with_location_and_new_authors(client: AsyncClient, superuser_headers: dict) -> None:
+    response = await client.post("/peps", json=new_pep(), headers=superuser_headers)
     assert response.status_code == 201, response.text
     assert response.headers["location"] == "/peps/9001"
     body = response.json()
@@ -184,8 +184,8 @@ async def test_create_returns_201_with_location_and_new_authors(client: AsyncCli
     assert 9001 in await all_numbers(client, topic="typing")
 
 
-async def test_create_duplicate_number_is_409(client: AsyncClient) -> None:
-    response = await client.post("/peps", json=new_pep(number=8))
+async def test_create_duplicate_number_is_409(client: AsyncClient, superuser_headers: dict) -> None:
+    response = await client.post("/peps", json=new_pep(number=8), headers=superuser_headers)
     assert response.status_code == 409
     assert response.json() == {"detail": "PEP 8 already exists"}
 
@@ -202,16 +202,20 @@ async def test_create_duplicate_number_is_409(client: AsyncClient) -> None:
         ({"requires": ["eight"]}, "requires"),
     ],
 )
-async def test_create_invalid_body_is_422(client: AsyncClient, change: dict, field: str) -> None:
-    response = await client.post("/peps", json=new_pep(**change))
+async def test_create_invalid_body_is_422(
+    client: AsyncClient, superuser_headers: dict, change: dict, field: str
+) -> None:
+    response = await client.post("/peps", json=new_pep(**change), headers=superuser_headers)
     assert response.status_code == 422
     assert field in response.json()["detail"][0]["loc"]
     assert (await client.get("/peps/9001")).status_code == 404
 
 
-async def test_patch_changes_only_the_fields_sent(client: AsyncClient, catalogue: dict[int, dict]) -> None:
+async def test_patch_changes_only_the_fields_sent(
+    client: AsyncClient, superuser_headers: dict, catalogue: dict[int, dict]
+) -> None:
     before = (await client.get("/peps/8")).json()
-    response = await client.patch("/peps/8", json={"status": "Superseded"})
+    response = await client.patch("/peps/8", json={"status": "Superseded"}, headers=superuser_headers)
     assert response.status_code == 200
     after = response.json()
     assert after["status"] == "Superseded"
@@ -221,35 +225,37 @@ async def test_patch_changes_only_the_fields_sent(client: AsyncClient, catalogue
     assert (await client.get("/peps/8")).json()["status"] == "Superseded"
 
 
-async def test_patch_authors_replaces_list_in_new_order(client: AsyncClient, catalogue: dict[int, dict]) -> None:
+async def test_patch_authors_replaces_list_in_new_order(
+    client: AsyncClient, superuser_headers: dict, catalogue: dict[int, dict]
+) -> None:
     reordered = [*reversed(catalogue[8]["author_names"]), "Brand New"]
-    response = await client.patch("/peps/8", json={"authors": reordered})
+    response = await client.patch("/peps/8", json={"authors": reordered}, headers=superuser_headers)
     assert response.status_code == 200
     assert response.json()["authors"] == reordered
     assert (await client.get("/peps/8")).json()["authors"] == reordered
-    response = await client.patch("/peps/8", json={"authors": ["Brand New"]})
+    response = await client.patch("/peps/8", json={"authors": ["Brand New"]}, headers=superuser_headers)
     assert (await client.get("/peps/8")).json()["authors"] == ["Brand New"]
 
 
 @pytest.mark.parametrize("body", [{"title": None}, {"authors": None}, {"status": "Nope"}, {"authors": []}])
-async def test_patch_rejects_null_and_invalid_values(client: AsyncClient, body: dict) -> None:
-    response = await client.patch("/peps/8", json=body)
+async def test_patch_rejects_null_and_invalid_values(client: AsyncClient, superuser_headers: dict, body: dict) -> None:
+    response = await client.patch("/peps/8", json=body, headers=superuser_headers)
     assert response.status_code == 422
     assert next(iter(body)) in response.json()["detail"][0]["loc"]
 
 
-async def test_patch_missing_pep_is_404(client: AsyncClient) -> None:
-    response = await client.patch("/peps/9999", json={"title": "x"})
+async def test_patch_missing_pep_is_404(client: AsyncClient, superuser_headers: dict) -> None:
+    response = await client.patch("/peps/9999", json={"title": "x"}, headers=superuser_headers)
     assert response.status_code == 404 and response.json() == {"detail": "PEP 9999 not found"}
 
 
-async def test_delete_removes_pep_but_keeps_authors(client: AsyncClient) -> None:
-    await client.post("/peps", json=new_pep(authors=["Only Here"]))
+async def test_delete_removes_pep_but_keeps_authors(client: AsyncClient, superuser_headers: dict) -> None:
+    await client.post("/peps", json=new_pep(authors=["Only Here"]), headers=superuser_headers)
     author = (await client.get("/authors", params={"q": "Only Here"})).json()["items"][0]
-    response = await client.delete("/peps/9001")
+    response = await client.delete("/peps/9001", headers=superuser_headers)
     assert response.status_code == 204 and response.content == b""
     assert (await client.get("/peps/9001")).status_code == 404
     kept = await client.get(f"/authors/{author['id']}")
     assert kept.status_code == 200 and kept.json()["peps"] == []
-    again = await client.delete("/peps/9001")
+    again = await client.delete("/peps/9001", headers=superuser_headers)
     assert again.status_code == 404 and again.json() == {"detail": "PEP 9001 not found"}

@@ -13,10 +13,12 @@ from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.auth.security import verify_password
 from app.config import load_settings
 from app.db import create_engine_for
 from app.peps.models import Pep
 from app.startup import SchemaOutOfDateError, head_revision, prepare_database
+from app.users.models import User
 from tests.conftest import IS_POSTGRES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +46,7 @@ async def test_empty_database_is_migrated_and_seeded_once(fresh_database_url: st
 
 
 async def test_seeding_off_leaves_the_catalogue_empty(fresh_database_url: str) -> None:
-    settings = load_settings(database_url=fresh_database_url, env="prod", auto_migrate=True)
+    settings = load_settings(database_url=fresh_database_url, env="prod", auto_migrate=True, secret_key="k" * 40)
     engine = create_engine_for(settings)
     try:
         await prepare_database(engine, settings)
@@ -110,3 +112,53 @@ def test_several_workers_start_on_one_empty_database(fresh_database_url: str, tm
     assert errors.count("Seeded the empty database") == 1
     if not IS_POSTGRES:
         assert (tmp_path / "pep_viewer.db").exists()
+
+
+async def test_first_superuser_is_created_once_and_can_edit(fresh_database_url: str) -> None:
+    settings = load_settings(
+        database_url=fresh_database_url,
+        auto_migrate=True,
+        seed_demo_data=False,
+        first_superuser_email="Boss@Example.com",
+        first_superuser_password="a strong password",
+    )
+    engine = create_engine_for(settings)
+    try:
+        await prepare_database(engine, settings)
+        await prepare_database(engine, settings)  # a restart, or a second worker
+        async with AsyncSession(engine) as session:
+            users = (await session.exec(select(User))).all()
+    finally:
+        await engine.dispose()
+    assert [(u.email, u.is_superuser, u.is_active) for u in users] == [("boss@example.com", True, True)]
+    assert await verify_password("a strong password", users[0].hashed_password)
+
+
+def test_create_superuser_command_is_idempotent(fresh_database_url: str) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "DATABASE_URL": fresh_database_url,
+        "AUTO_MIGRATE": "true",
+        "SEED_DEMO_DATA": "false",
+        "FIRST_SUPERUSER_PASSWORD": "a strong password",
+    }
+    command = [sys.executable, "-m", "app", "create-superuser", "--email", "root@example.com"]
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+    first, second = run(), run()
+    assert first.returncode == 0, first.stderr
+    assert "Created superuser root@example.com" in first.stdout
+    assert second.returncode == 0 and "already exists; nothing changed" in second.stdout
+    env["FIRST_SUPERUSER_PASSWORD"] = "short"
+    weak = subprocess.run(
+        [*command[:-1], "other@example.com"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert weak.returncode == 1 and "password" in weak.stderr and "Nothing was written" in weak.stderr

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from app.auth.dependencies import SUPERUSER_ONLY, require_superuser
 from app.authors import service
 from app.authors.models import AuthorCreate, AuthorDetail, AuthorListParams, AuthorPage, AuthorSummary, AuthorUpdate
 from app.db import SessionDep
@@ -34,7 +35,8 @@ async def get_author(session: SessionDep, author_id: AuthorIdPath) -> AuthorDeta
     operation_id="authors-create",
     summary="Create an author",
     status_code=status.HTTP_201_CREATED,
-    responses=NAME_TAKEN,
+    dependencies=[require_superuser],
+    responses=SUPERUSER_ONLY | NAME_TAKEN,
 )
 async def create_author(session: SessionDep, data: AuthorCreate, response: Response) -> AuthorSummary:
     """Add an author who has no PEP yet."""
@@ -44,7 +46,11 @@ async def create_author(session: SessionDep, data: AuthorCreate, response: Respo
 
 
 @router.patch(
-    "/{author_id}", operation_id="authors-update", summary="Rename an author", responses=NOT_FOUND | NAME_TAKEN
+    "/{author_id}",
+    operation_id="authors-update",
+    summary="Rename an author",
+    dependencies=[require_superuser],
+    responses=SUPERUSER_ONLY | NOT_FOUND | NAME_TAKEN,
 )
 async def update_author(session: SessionDep, author_id: AuthorIdPath, data: AuthorUpdate) -> AuthorDetail:
     """Change an author's name everywhere it appears."""
@@ -57,7 +63,9 @@ async def update_author(session: SessionDep, author_id: AuthorIdPath, data: Auth
     operation_id="authors-delete",
     summary="Delete an author",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=NOT_FOUND
+    dependencies=[require_superuser],
+    responses=SUPERUSER_ONLY
+    | NOT_FOUND
     | {409: error_response("The author is still on a PEP.", "Author 3 is on 2 PEP(s); take them off those PEPs first")},
 )
 async def delete_author(session: SessionDep, author_id: AuthorIdPath) -> None:

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from app.auth.dependencies import SUPERUSER_ONLY, require_superuser
 from app.db import SessionDep
 from app.peps import service
 from app.peps.models import PepCreate, PepDetail, PepListParams, PepPage, PepUpdate
@@ -35,7 +36,8 @@ async def get_pep(session: SessionDep, number: PepNumberPath) -> PepDetail:
     operation_id="peps-create",
     summary="Create a PEP",
     status_code=status.HTTP_201_CREATED,
-    responses={409: error_response("A PEP with this number exists.", "PEP 8 already exists")},
+    dependencies=[require_superuser],
+    responses=SUPERUSER_ONLY | {409: error_response("A PEP with this number exists.", "PEP 8 already exists")},
 )
 async def create_pep(session: SessionDep, data: PepCreate, response: Response) -> PepDetail:
     """Add a PEP; authors are given by name and new names become authors."""
@@ -44,7 +46,13 @@ async def create_pep(session: SessionDep, data: PepCreate, response: Response) -
     return PepDetail.model_validate(pep)
 
 
-@router.patch("/{number}", operation_id="peps-update", summary="Update a PEP", responses=NOT_FOUND)
+@router.patch(
+    "/{number}",
+    operation_id="peps-update",
+    summary="Update a PEP",
+    dependencies=[require_superuser],
+    responses=SUPERUSER_ONLY | NOT_FOUND,
+)
 async def update_pep(session: SessionDep, number: PepNumberPath, data: PepUpdate) -> PepDetail:
     """Change only the fields sent; `authors` replaces the list, in the order given."""
     return PepDetail.model_validate(await service.update_pep(session, number, data))
@@ -55,7 +63,8 @@ async def update_pep(session: SessionDep, number: PepNumberPath, data: PepUpdate
     operation_id="peps-delete",
     summary="Delete a PEP",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=NOT_FOUND,
+    dependencies=[require_superuser],
+    responses=SUPERUSER_ONLY | NOT_FOUND,
 )
 async def delete_pep(session: SessionDep, number: PepNumberPath) -> None:
     """Delete a PEP; its authors stay, even those left with no PEP."""

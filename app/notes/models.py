@@ -1,0 +1,48 @@
+"""Notes: the pattern for a resource each user owns. Copy this folder for your own."""
+
+from datetime import datetime
+from typing import Literal
+
+from sqlmodel import Field, SQLModel
+
+from app.base import Timestamps
+from app.pagination import Page, PageParams
+
+
+class NoteBase(SQLModel):
+    body: str = Field(min_length=1, max_length=10_000, description="The note's text.")
+
+
+class Note(Timestamps, NoteBase, table=True):
+    __tablename__ = "note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # ON DELETE CASCADE: deleting a user or a PEP deletes its notes in the database itself.
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
+    pep_number: int = Field(foreign_key="pep.number", ondelete="CASCADE", index=True)
+
+
+class NoteCreate(NoteBase):
+    pep_number: int = Field(ge=0, le=99999, description="The PEP the note is about.")
+
+
+class NoteUpdate(SQLModel):
+    body: str = Field(min_length=1, max_length=10_000)
+
+
+class NotePublic(NoteBase):
+    id: int
+    pep_number: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class NotePage(Page[NotePublic]):
+    """A page of the signed-in user's notes."""
+
+
+class NoteListParams(PageParams):
+    pep_number: int | None = Field(None, ge=0, le=99999, description="Only notes about this PEP.")
+    sort: Literal["created_at", "-created_at", "pep_number", "-pep_number"] = Field(
+        "-created_at", description="Sort key; a leading `-` sorts descending."
+    )

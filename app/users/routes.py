@@ -1,0 +1,66 @@
+"""Your own account (`/users/me`) and, for superusers, everyone's (`/users`)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from app.auth.dependencies import FORBIDDEN, UNAUTHORIZED, CurrentSuperuser, CurrentUser
+from app.db import SessionDep
+from app.responses import UNAVAILABLE, error_response
+from app.users import service
+from app.users.models import UserListParams, UserPage, UserPublic, UserUpdate, UserUpdateMe
+
+router = APIRouter(prefix="/users", tags=["users"], responses=UNAVAILABLE | UNAUTHORIZED)
+
+UserIdPath = Annotated[int, Path(ge=1, description="The user's id.")]
+NOT_FOUND = {404: error_response("No user has this id.", "User 9999 not found")}
+SELF_CHANGE = {
+    409: error_response("A superuser may not lock themselves out.", "You cannot delete your own account here")
+}
+
+
+@router.get("/me", operation_id="users-me", summary="Get my account")
+async def read_me(user: CurrentUser) -> UserPublic:
+    """The signed-in user's account."""
+    return UserPublic.model_validate(user)
+
+
+@router.patch(
+    "/me",
+    operation_id="users-update-me",
+    summary="Update my account",
+    responses={400: error_response("The current password is wrong.", "current_password is missing or incorrect")},
+)
+async def update_me(session: SessionDep, user: CurrentUser, data: UserUpdateMe) -> UserPublic:
+    """Change your name, or your password by sending `password` with `current_password`."""
+    return UserPublic.model_validate(await service.update_me(session, user, data))
+
+
+@router.get("", operation_id="users-list", summary="List users", responses=FORBIDDEN)
+async def list_users(session: SessionDep, _: CurrentSuperuser, params: Annotated[UserListParams, Query()]) -> UserPage:
+    """Every account (superusers only)."""
+    users, total = await service.list_users(session, params)
+    items = [UserPublic.model_validate(user) for user in users]
+    return UserPage(items=items, total=total, limit=params.limit, offset=params.offset)
+
+
+@router.patch(
+    "/{user_id}", operation_id="users-update", summary="Update a user", responses=FORBIDDEN | NOT_FOUND | SELF_CHANGE
+)
+async def update_user(
+    session: SessionDep, acting: CurrentSuperuser, user_id: UserIdPath, data: UserUpdate
+) -> UserPublic:
+    """Deactivate, reactivate or promote an account (superusers only); a deactivated user's tokens stop working."""
+    return UserPublic.model_validate(await service.update_user(session, acting, user_id, data))
+
+
+@router.delete(
+    "/{user_id}",
+    operation_id="users-delete",
+    summary="Delete a user",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=FORBIDDEN | NOT_FOUND | SELF_CHANGE,
+)
+async def delete_user(session: SessionDep, acting: CurrentSuperuser, user_id: UserIdPath) -> None:
+    """Delete an account and its notes (superusers only)."""
+    await service.delete_user(session, acting, user_id)
