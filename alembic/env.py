@@ -13,7 +13,7 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401 - registers every table on SQLModel.metadata
 from app.base import UTCDateTime
 from app.config import get_settings
-from app.db import create_engine_for
+from app.db import create_engine_for, wait_for_database
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -48,8 +48,11 @@ def run_migrations(connection: Connection) -> None:
 
 
 async def run_migrations_with_own_engine() -> None:
-    engine = create_engine_for(get_settings())
+    settings = get_settings()
+    engine = create_engine_for(settings)
     try:
+        # A release step may run while the platform's database is still starting.
+        await wait_for_database(engine, attempts=settings.db_connect_attempts)
         async with engine.connect() as connection:
             await connection.run_sync(run_migrations)
             await connection.commit()

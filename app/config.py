@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     db_pool_pre_ping: bool = True
     db_connect_timeout: float = 5.0
     db_connect_attempts: int = 5
+    db_command_timeout: float = 30.0
+    # uvicorn's own variable for worker processes; read here to report the connection budget.
+    web_concurrency: int = Field(default=1, ge=1)
 
     cors_origins: Annotated[list[str], NoDecode] = []
     auto_migrate: bool | None = None
@@ -103,7 +106,7 @@ class Settings(BaseSettings):
             raise ValueError("must be 1 or more")
         return value
 
-    @field_validator("db_pool_timeout", "db_connect_timeout")
+    @field_validator("db_pool_timeout", "db_connect_timeout", "db_command_timeout")
     @classmethod
     def positive(cls, value: float) -> float:
         if value <= 0:
@@ -123,6 +126,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.async_database_url.get_backend_name() == "sqlite"
+
+    @property
+    def uses_transaction_pooler(self) -> bool:
+        return uses_transaction_pooler(self.database_url)
+
+    @property
+    def connections_per_instance(self) -> int:
+        """The most PostgreSQL connections one instance (all its workers) can hold open."""
+        return (self.db_pool_size + self.db_max_overflow) * self.web_concurrency
 
     @property
     def should_auto_migrate(self) -> bool:
@@ -162,7 +174,7 @@ def normalise_database_url(raw_url: str) -> URL:
             if sslmode not in _SSLMODES:
                 raise ValueError(f"sslmode must be one of {', '.join(sorted(_SSLMODES))}")
             query["ssl"] = sslmode
-        for libpq_only in ("sslrootcert", "sslcert", "sslkey", "channel_binding", "connect_timeout"):
+        for libpq_only in ("sslrootcert", "sslcert", "sslkey", "channel_binding", "connect_timeout", "pgbouncer"):
             query.pop(libpq_only, None)
         url = make_url(urlunsplit(parts._replace(query=urlencode(query))))
         if not url.database:
@@ -171,6 +183,19 @@ def normalise_database_url(raw_url: str) -> URL:
     if backend == "sqlite":
         return make_url(f"sqlite+aiosqlite://{rest}")
     raise ValueError(f"scheme {scheme!r} is not supported: use postgresql:// or sqlite:///")
+
+
+def uses_transaction_pooler(raw_url: str) -> bool:
+    """Does this URL go through PgBouncer in transaction mode, where prepared statements cannot be cached?
+
+    Said with `?pgbouncer=true`, or recognised: Neon's pooled hosts (`-pooler.`) and Supabase's
+    transaction pooler (port 6543 on `pooler.supabase.com`).
+    """
+    parts = urlsplit(raw_url.strip())
+    if dict(parse_qsl(parts.query)).get("pgbouncer", "").lower() in ("true", "1", "yes"):
+        return True
+    host = parts.hostname or ""
+    return "-pooler." in host or (host.endswith("pooler.supabase.com") and parts.port == 6543)
 
 
 def describe_database(url: URL) -> str:

@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Annotated, Any
+from uuid import uuid4
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings, describe_database, get_settings
@@ -34,6 +36,20 @@ def create_engine_for(settings: Settings) -> AsyncEngine:
         )
         _configure_sqlite(engine)
         return engine
+    connect_args: dict[str, Any] = {
+        "timeout": settings.db_connect_timeout,
+        "command_timeout": settings.db_command_timeout,
+    }
+    if settings.uses_transaction_pooler:
+        # PgBouncer in transaction mode hands each transaction to any server connection, so a
+        # statement prepared on one is unknown (or taken) on the next: no cache, unique names, and
+        # no second pool in front of PgBouncer's (SQLAlchemy's asyncpg documentation).
+        connect_args |= {
+            "statement_cache_size": 0,
+            "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": lambda: f"__asyncpg_{uuid4()}__",
+        }
+        return create_async_engine(url, echo=settings.debug, poolclass=NullPool, connect_args=connect_args)
     return create_async_engine(
         url,
         echo=settings.debug,
@@ -42,7 +58,7 @@ def create_engine_for(settings: Settings) -> AsyncEngine:
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=settings.db_pool_recycle,
         pool_pre_ping=settings.db_pool_pre_ping,
-        connect_args={"timeout": settings.db_connect_timeout},
+        connect_args=connect_args,
     )
 
 
@@ -106,9 +122,24 @@ async def session_scope(
             raise
 
 
-async def get_session() -> AsyncIterator[AsyncSession]:
+READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+async def begin_for_writing(session: AsyncSession) -> None:
+    """Start the session's transaction ready to write.
+
+    On SQLite this takes the write lock at BEGIN (waiting up to the busy timeout for it): a
+    transaction that read first and then wrote could otherwise fail at once with "database is
+    locked" when another worker wrote in between. Elsewhere the option is ignored.
+    """
+    await session.connection(execution_options={SQLITE_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """FastAPI dependency: one session per request, committed before the response is sent."""
     async with session_scope() as session:
+        if request.method not in READ_ONLY_METHODS:
+            await begin_for_writing(session)
         yield session
 
 

@@ -99,10 +99,13 @@ async def _seed_if_empty(session: AsyncSession) -> None:
 
 
 def describe_startup(settings: Settings, revision: str | None) -> str:
-    url = settings.async_database_url
-    pool = (
-        "SQLite, no pool"
-        if settings.is_sqlite
-        else f"pool {settings.db_pool_size}+{settings.db_max_overflow} per worker"
-    )
-    return f"Database {describe_database(url)} ({pool}), schema revision {revision or 'none'}"
+    if settings.is_sqlite:
+        pool = "SQLite, no pool"
+    elif settings.uses_transaction_pooler:
+        pool = "through a transaction pooler: no local pool, no prepared-statement cache"
+    else:
+        pool = (
+            f"pool {settings.db_pool_size}+{settings.db_max_overflow} per worker x {settings.web_concurrency} "
+            f"worker(s) = up to {settings.connections_per_instance} connections per instance"
+        )
+    return f"Database {describe_database(settings.async_database_url)} ({pool}), schema revision {revision or 'none'}"

@@ -1,10 +1,8 @@
 """Start-up: migrate or check the schema, seed an empty database, and stay safe with many workers."""
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -20,6 +18,7 @@ from app.peps.models import Pep
 from app.startup import SchemaOutOfDateError, head_revision, prepare_database
 from app.users.models import User
 from tests.conftest import IS_POSTGRES
+from tests.servers import running_app
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,51 +64,21 @@ async def test_out_of_date_schema_stops_start_up_with_instructions(fresh_databas
         await engine.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_serving(base: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()[1]
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("the app did not start serving in time")
-
-
 def test_several_workers_start_on_one_empty_database(fresh_database_url: str, tmp_path: Path, catalogue: dict) -> None:
     """`uvicorn --workers 4` on an empty database: no failed worker, no double insert.
 
     On SQLite nothing is configured at all, as a student would run it: the default file appears in the
     working directory. On PostgreSQL AUTO_MIGRATE stands in for the release step.
     """
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ENV")}
-    env["PYTHONPATH"] = str(PROJECT_ROOT)
-    if IS_POSTGRES:
-        env |= {"DATABASE_URL": fresh_database_url, "AUTO_MIGRATE": "true"}
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port), "--workers", "4"]
-    process = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_serving(base, process)
+    settings = {"DATABASE_URL": fresh_database_url, "AUTO_MIGRATE": "true"} if IS_POSTGRES else {}
+    with running_app(tmp_path, workers=4, **settings) as server:
         for _ in range(8):  # several requests, so that more than one worker answers
-            assert httpx.get(f"{base}/peps", params={"limit": 1}, timeout=10).json()["total"] == len(catalogue)
-    finally:
-        process.terminate()
-        _, errors = process.communicate(timeout=30)
-    assert "Traceback" not in errors, errors
-    assert errors.count("Application startup complete") == 4
-    assert errors.count("Seeded the empty database") == 1
+            response = httpx.get(f"{server.base_url}/peps", params={"limit": 1}, timeout=10)
+            assert response.json()["total"] == len(catalogue)
+    output = server.output()
+    assert "Traceback" not in output, output
+    assert output.count("Application startup complete") == 4
+    assert output.count("Seeded the empty database") == 1
     if not IS_POSTGRES:
         assert (tmp_path / "pep_viewer.db").exists()
 
