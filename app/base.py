@@ -1,7 +1,10 @@
-"""Machinery every table shares: constraint naming and UTC timestamps."""
+"""Machinery every model shares: constraint naming, UTC timestamps, strict dates."""
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated
 
+from pydantic import BeforeValidator
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -49,3 +52,15 @@ class Timestamps(SQLModel):
         nullable=False,
         sa_column_kwargs={"onupdate": utcnow},
     )
+
+
+def _iso_date_only(value: object) -> object:
+    # Pydantic would also take 0 or 1700000000 as a timestamp; a date here means YYYY-MM-DD.
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    if isinstance(value, int | float):
+        raise ValueError("must be a date written YYYY-MM-DD, not a number")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]

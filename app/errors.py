@@ -3,9 +3,13 @@
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 logger = logging.getLogger("app.errors")
 
@@ -45,6 +49,15 @@ def is_database_unavailable(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
+def is_invalid_data(error: BaseException) -> bool:
+    """True when the database refused a value the client sent (SQLSTATE class 22, "data exception").
+
+    For example a NUL character in text, which PostgreSQL cannot store, or a number too large to compare.
+    """
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None) or ""
+    return isinstance(error, DBAPIError) and sqlstate.startswith("22")
+
+
 def short_reason(error: BaseException) -> str:
     """A reason safe to show a client: the error's kind, never its message (it may hold a host or user)."""
     if isinstance(error, PoolTimeoutError):
@@ -55,10 +68,27 @@ def short_reason(error: BaseException) -> str:
     return type(cause).__name__
 
 
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route serves at this request's path (asked of the router, however nested)."""
+    return [
+        method
+        for method in ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in app.router.routes)
+    ]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, error: AppError) -> JSONResponse:
         return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 405:
+            # Starlette names only the first matching route's methods; HTTP wants them all.
+            headers = dict(error.headers or {}) | {"Allow": ", ".join(allowed_methods(app, request.scope))}
+            error = StarletteHTTPException(405, error.detail, headers)
+        return await http_exception_handler(request, error)
 
     @app.exception_handler(IntegrityError)
     async def integrity(request: Request, error: IntegrityError) -> JSONResponse:
@@ -66,6 +96,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "The request conflicts with data already stored."}, status_code=409)
 
     async def database_error(request: Request, error: Exception) -> JSONResponse:
+        if is_invalid_data(error):
+            # Shaped like every other 422 (FastAPI's validation errors), as the OpenAPI schema says.
+            message = str(getattr(error, "orig", error)).splitlines()[0]
+            where = "query" if request.method in ("GET", "HEAD") else "body"
+            problem = {
+                "type": "value_error",
+                "loc": [where],
+                "msg": f"A value cannot be stored: {message}",
+                "input": None,
+            }
+            return JSONResponse({"detail": [problem]}, status_code=422)
         if not is_database_unavailable(error):
             return await unexpected(request, error)
         logger.warning("Database unavailable on %s %s: %s", request.method, request.url.path, short_reason(error))

@@ -12,6 +12,9 @@ from sqlmodel.sql.expression import Select, SelectOfScalar
 
 ItemT = TypeVar("ItemT")
 
+# The largest id or offset the databases' INTEGER columns can hold.
+MAX_ID = 2_147_483_647
+
 
 class PageParams(BaseModel):
     """`limit` and `offset`; list endpoints extend this with their filters and `sort`."""
@@ -20,7 +23,7 @@ class PageParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(20, ge=1, le=100, description="How many items to return (1 to 100).")
-    offset: int = Field(0, ge=0, description="How many matching items to skip.")
+    offset: int = Field(0, ge=0, le=MAX_ID, description="How many matching items to skip.")
 
 
 class Page(BaseModel, Generic[ItemT]):

@@ -19,6 +19,8 @@ def error_response(description: str, example: str) -> dict[str, Any]:
     }
 
 
+# FastAPI answers 400 when a body cannot even be decoded (not UTF-8, truncated form data).
+UNREADABLE_BODY = {400: error_response("The request body could not be read.", "There was an error parsing the body")}
 UNAVAILABLE = {
     503: error_response(
         "The database is unavailable; retry after `Retry-After` seconds.",

@@ -10,6 +10,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 _scratch = Path(tempfile.mkdtemp(prefix="pep-tests-"))
@@ -103,11 +104,11 @@ def count_statements(engine: AsyncEngine) -> Iterator[StatementCounter]:
     event.remove(engine.sync_engine, "before_cursor_execute", counter)
 
 
-@pytest.fixture
-async def fresh_database_url(tmp_path: Path) -> AsyncIterator[str]:
+@asynccontextmanager
+async def fresh_database(scratch: Path) -> AsyncIterator[str]:
     """The URL of a new, empty database of the kind under test, dropped afterwards."""
     if not IS_POSTGRES:
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        yield f"sqlite:///{scratch / f'fresh-{uuid.uuid4().hex[:8]}.db'}"
         return
     name = f"pep_test_{uuid.uuid4().hex[:12]}"
     admin_url = normalise_database_url(TEST_DATABASE_URL).set(database="postgres")
@@ -121,6 +122,12 @@ async def fresh_database_url(tmp_path: Path) -> AsyncIterator[str]:
         async with admin.connect() as connection:
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+@pytest.fixture
+async def fresh_database_url(tmp_path: Path) -> AsyncIterator[str]:
+    async with fresh_database(tmp_path) as url:
+        yield url
 
 
 PASSWORD = "correct horse battery staple"

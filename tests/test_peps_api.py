@@ -259,3 +259,27 @@ async def test_delete_removes_pep_but_keeps_authors(client: AsyncClient, superus
     assert kept.status_code == 200 and kept.json()["peps"] == []
     again = await client.delete("/peps/9001", headers=superuser_headers)
     assert again.status_code == 404 and again.json() == {"detail": "PEP 9001 not found"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"number": True}, "number"),
+        ({"number": "9001"}, "number"),
+        ({"superseded_by": [False]}, "superseded_by"),
+        ({"created": 0}, "created"),
+        ({"created": "2026-11-22T10:00:00"}, "created"),
+    ],
+)
+async def test_create_takes_numbers_and_dates_only_in_their_own_form(
+    client: AsyncClient, superuser_headers: dict, change: dict, field: str
+) -> None:
+    response = await client.post("/peps", json=new_pep(**change), headers=superuser_headers)
+    assert response.status_code == 422
+    assert field in response.json()["detail"][0]["loc"]
+
+
+async def test_date_filter_rejects_timestamps(client: AsyncClient) -> None:
+    response = await client.get("/peps", params={"created_before": "0"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "created_before"]

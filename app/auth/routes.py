@@ -8,11 +8,11 @@ from fastapi.security import OAuth2PasswordRequestForm
 from app.auth.security import create_access_token
 from app.config import get_settings
 from app.db import SessionDep
-from app.responses import UNAVAILABLE, error_response
+from app.responses import UNAVAILABLE, UNREADABLE_BODY, error_response
 from app.users import service
 from app.users.models import Token, UserPublic, UserRegister
 
-router = APIRouter(prefix="/auth", tags=["auth"], responses=UNAVAILABLE)
+router = APIRouter(prefix="/auth", tags=["auth"], responses=UNAVAILABLE | UNREADABLE_BODY)
 
 BAD_CREDENTIALS = "Incorrect email or password"
 

@@ -8,11 +8,12 @@ from app.auth.dependencies import SUPERUSER_ONLY, require_superuser
 from app.authors import service
 from app.authors.models import AuthorCreate, AuthorDetail, AuthorListParams, AuthorPage, AuthorSummary, AuthorUpdate
 from app.db import SessionDep
-from app.responses import UNAVAILABLE, error_response
+from app.pagination import MAX_ID
+from app.responses import UNAVAILABLE, UNREADABLE_BODY, error_response
 
-router = APIRouter(prefix="/authors", tags=["authors"], responses=UNAVAILABLE)
+router = APIRouter(prefix="/authors", tags=["authors"], responses=UNAVAILABLE | UNREADABLE_BODY)
 
-AuthorIdPath = Annotated[int, Path(ge=1, description="The author's id.", examples=[1])]
+AuthorIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The author's id.", examples=[1])]
 NOT_FOUND = {404: error_response("No author has this id.", "Author 9999 not found")}
 NAME_TAKEN = {409: error_response("Another author has this name.", "An author named 'Guido van Rossum' already exists")}
 

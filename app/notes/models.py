@@ -7,6 +7,7 @@ from sqlmodel import Field, SQLModel
 
 from app.base import Timestamps
 from app.pagination import Page, PageParams
+from app.peps.models import PepNumber
 
 
 class NoteBase(SQLModel):
@@ -23,7 +24,7 @@ class Note(Timestamps, NoteBase, table=True):
 
 
 class NoteCreate(NoteBase):
-    pep_number: int = Field(ge=0, le=99999, description="The PEP the note is about.")
+    pep_number: PepNumber = Field(description="The PEP the note is about.")
 
 
 class NoteUpdate(SQLModel):

@@ -8,11 +8,12 @@ from app.auth.dependencies import UNAUTHORIZED, CurrentUser
 from app.db import SessionDep
 from app.notes import service
 from app.notes.models import NoteCreate, NoteListParams, NotePage, NotePublic, NoteUpdate
-from app.responses import UNAVAILABLE, error_response
+from app.pagination import MAX_ID
+from app.responses import UNAVAILABLE, UNREADABLE_BODY, error_response
 
-router = APIRouter(prefix="/me/notes", tags=["notes"], responses=UNAVAILABLE | UNAUTHORIZED)
+router = APIRouter(prefix="/me/notes", tags=["notes"], responses=UNAVAILABLE | UNREADABLE_BODY | UNAUTHORIZED)
 
-NoteIdPath = Annotated[int, Path(ge=1, description="The note's id.")]
+NoteIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The note's id.")]
 NOT_FOUND = {404: error_response("You have no note with this id.", "Note 9999 not found")}
 
 

@@ -2,14 +2,14 @@
 
 from datetime import date, datetime
 from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import sqlalchemy as sa
 from pydantic import Field as PydanticField
-from pydantic import StringConstraints, field_validator
+from pydantic import Strict, StringConstraints, field_validator
 from sqlmodel import JSON, Field, Relationship, SQLModel
 
-from app.base import Timestamps
+from app.base import IsoDate, Timestamps
 from app.pagination import Page, PageParams
 
 if TYPE_CHECKING:
@@ -40,7 +40,8 @@ def _stored_as_text(enum: type[Enum]) -> sa.Enum:
 
 
 AuthorName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-PepNumber = Annotated[int, PydanticField(ge=0, le=99999)]
+# Strict: in a JSON body, `true` or "8" is not a PEP number (lax mode would read them as 1 and 8).
+PepNumber = Annotated[int, Strict(), PydanticField(ge=0, le=99999)]
 
 
 def normalise_topic(value: str | None) -> str | None:
@@ -114,6 +115,8 @@ def default_pep_url(number: int) -> str:
 
 
 class PepCreate(PepBase):
+    number: PepNumber = Field(description="The PEP's number: its key in every URL.")
+    created: IsoDate
     url: str | None = Field(default=None, max_length=200, description="Defaults to the PEP's page on peps.python.org.")
     authors: list[AuthorName] = Field(
         min_length=1, max_length=50, description="Author names in order; new names become authors."
@@ -134,31 +137,23 @@ def _distinct(names: list[str]) -> list[str]:
 class PepUpdate(SQLModel):
     """Every field optional: only the fields sent change. `authors` replaces the whole list."""
 
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    status: PepStatus | None = None
-    type: PepType | None = None
-    topic: str | None = Field(default=None, max_length=100)
-    created: date | None = None
+    # Fields whose column is NOT NULL may be left out but not sent as null: typed without None and
+    # defaulting to None, so the validation and the OpenAPI schema both say so.
+    title: str = Field(default=None, min_length=1, max_length=200)
+    status: PepStatus = None
+    type: PepType = None
+    topic: str = Field(default=None, max_length=100)
+    created: IsoDate = None
     python_version: str | None = Field(default=None, max_length=50)
     discussions_to: str | None = Field(default=None, max_length=300)
     post_history: str | None = Field(default=None, max_length=4000)
     resolution: str | None = Field(default=None, max_length=300)
-    requires: list[PepNumber] | None = None
-    replaces: list[PepNumber] | None = None
-    superseded_by: list[PepNumber] | None = None
+    requires: list[PepNumber] = None
+    replaces: list[PepNumber] = None
+    superseded_by: list[PepNumber] = None
     abstract: str | None = Field(default=None, max_length=4000)
-    url: str | None = Field(default=None, max_length=200)
-    authors: list[AuthorName] | None = Field(default=None, min_length=1, max_length=50)
-
-    @field_validator(
-        "title", "status", "type", "topic", "created", "requires", "replaces", "superseded_by", "url", "authors"
-    )
-    @classmethod
-    def not_null(cls, value: Any) -> Any:
-        # Runs only for fields that were sent: these may be left out, but not set to null.
-        if value is None:
-            raise ValueError("may be left out but not set to null")
-        return value
+    url: str = Field(default=None, max_length=200)
+    authors: list[AuthorName] = Field(default=None, min_length=1, max_length=50)
 
     @field_validator("topic", mode="after")
     @classmethod
@@ -208,8 +203,8 @@ class PepListParams(PageParams):
     python_version: str | None = Field(
         None, min_length=1, max_length=20, description="Only PEPs targeting this Python version, e.g. `3.12`."
     )
-    created_after: date | None = Field(None, description="Only PEPs created on or after this date (YYYY-MM-DD).")
-    created_before: date | None = Field(None, description="Only PEPs created on or before this date (YYYY-MM-DD).")
+    created_after: IsoDate | None = Field(None, description="Only PEPs created on or after this date (YYYY-MM-DD).")
+    created_before: IsoDate | None = Field(None, description="Only PEPs created on or before this date (YYYY-MM-DD).")
     q: str | None = Field(
         None, min_length=1, max_length=200, description="Text to look for in the title and abstract (any case)."
     )

@@ -8,9 +8,9 @@ from app.auth.dependencies import SUPERUSER_ONLY, require_superuser
 from app.db import SessionDep
 from app.peps import service
 from app.peps.models import PepCreate, PepDetail, PepListParams, PepPage, PepUpdate
-from app.responses import UNAVAILABLE, error_response
+from app.responses import UNAVAILABLE, UNREADABLE_BODY, error_response
 
-router = APIRouter(prefix="/peps", tags=["peps"], responses=UNAVAILABLE)
+router = APIRouter(prefix="/peps", tags=["peps"], responses=UNAVAILABLE | UNREADABLE_BODY)
 
 PepNumberPath = Annotated[int, Path(ge=0, le=99999, description="The PEP's number.", examples=[8])]
 NOT_FOUND = {404: error_response("No PEP has this number.", "PEP 9999 not found")}

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, EmailStr, StringConstraints
+from pydantic import AfterValidator, EmailStr, StrictBool, StringConstraints
 from sqlmodel import Field, SQLModel
 
 from app.base import Timestamps
@@ -49,8 +49,8 @@ class UserUpdate(SQLModel):
     """What a superuser may change about another account."""
 
     full_name: FullName | None = None
-    is_active: bool | None = None
-    is_superuser: bool | None = None
+    is_active: StrictBool | None = None
+    is_superuser: StrictBool | None = None
 
 
 class UserPublic(SQLModel):

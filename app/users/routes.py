@@ -6,13 +6,15 @@ from fastapi import APIRouter, Path, Query, status
 
 from app.auth.dependencies import FORBIDDEN, UNAUTHORIZED, CurrentSuperuser, CurrentUser
 from app.db import SessionDep
-from app.responses import UNAVAILABLE, error_response
+from app.pagination import MAX_ID
+from app.responses import UNAVAILABLE, UNREADABLE_BODY, error_response
 from app.users import service
 from app.users.models import UserListParams, UserPage, UserPublic, UserUpdate, UserUpdateMe
 
-router = APIRouter(prefix="/users", tags=["users"], responses=UNAVAILABLE | UNAUTHORIZED)
+router = APIRouter(prefix="/users", tags=["users"], responses=UNAVAILABLE | UNREADABLE_BODY | UNAUTHORIZED)
 
-UserIdPath = Annotated[int, Path(ge=1, description="The user's id.")]
+# `:int` keeps /users/me from being read as /users/{user_id}: DELETE /users/me is 405, not 422.
+UserIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The user's id.")]
 NOT_FOUND = {404: error_response("No user has this id.", "User 9999 not found")}
 SELF_CHANGE = {
     409: error_response("A superuser may not lock themselves out.", "You cannot delete your own account here")
@@ -45,7 +47,10 @@ async def list_users(session: SessionDep, _: CurrentSuperuser, params: Annotated
 
 
 @router.patch(
-    "/{user_id}", operation_id="users-update", summary="Update a user", responses=FORBIDDEN | NOT_FOUND | SELF_CHANGE
+    "/{user_id:int}",
+    operation_id="users-update",
+    summary="Update a user",
+    responses=FORBIDDEN | NOT_FOUND | SELF_CHANGE,
 )
 async def update_user(
     session: SessionDep, acting: CurrentSuperuser, user_id: UserIdPath, data: UserUpdate
@@ -55,7 +60,7 @@ async def update_user(
 
 
 @router.delete(
-    "/{user_id}",
+    "/{user_id:int}",
     operation_id="users-delete",
     summary="Delete a user",
     status_code=status.HTTP_204_NO_CONTENT,
