@@ -7,6 +7,7 @@ PostgreSQL with SSL on), so they run in the PostgreSQL pass, where CI installs P
 import asyncio
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -37,7 +38,7 @@ def as_postgres_user(*command: str, **options: object) -> subprocess.CompletedPr
 def wait_for_port(port: int, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with __import__("socket").socket() as probe:
+        with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.2)
