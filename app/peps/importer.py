@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.authors.models import Author
 from app.authors.service import ensure_authors
 from app.base import utcnow
-from app.peps.models import Pep, PepAuthorLink, PepCreate, default_pep_url
+from app.peps.models import Pep, PepAuthorLink, PepCreate
 from app.peps.service import WITH_AUTHORS, new_pep, replace_authors
 
 BUNDLED_PEPS = Path(__file__).resolve().parent.parent / "data" / "peps.json"
@@ -159,8 +159,7 @@ def parse_feed(text: str, source_name: str) -> list[PepCreate]:
 
 
 def _field_changes(pep: Pep, data: PepCreate) -> dict[str, Any]:
-    wanted = data.model_dump(exclude={"authors", "url"}) | {"url": data.url or default_pep_url(data.number)}
-    return {field: value for field, value in wanted.items() if getattr(pep, field) != value}
+    return {field: value for field, value in data.column_values().items() if getattr(pep, field) != value}
 
 
 async def import_peps(

@@ -2,11 +2,11 @@
 
 from datetime import date, datetime
 from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import sqlalchemy as sa
+from pydantic import AfterValidator, Strict, StringConstraints, field_validator
 from pydantic import Field as PydanticField
-from pydantic import Strict, StringConstraints, field_validator
 from sqlmodel import JSON, Field, Relationship, SQLModel
 
 from app.base import IsoDate, Timestamps
@@ -44,10 +44,8 @@ AuthorName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 PepNumber = Annotated[int, Strict(), PydanticField(ge=0, le=99999)]
 
 
-def normalise_topic(value: str | None) -> str | None:
+def normalise_topic(value: str) -> str:
     """`"Typing,packaging "` -> `"packaging, typing"`: the feed's comma-separated form."""
-    if value is None:
-        return None
     topics = sorted({part.strip().lower() for part in value.split(",") if part.strip()})
     return ", ".join(topics)
 
@@ -77,7 +75,7 @@ class PepBase(SQLModel):
     @field_validator("topic", mode="after")
     @classmethod
     def tidy_topic(cls, value: str) -> str:
-        return normalise_topic(value) or ""
+        return normalise_topic(value)
 
 
 class Pep(Timestamps, PepBase, table=True):
@@ -114,24 +112,26 @@ def default_pep_url(number: int) -> str:
     return f"https://peps.python.org/pep-{number:04d}/"
 
 
-class PepCreate(PepBase):
-    number: PepNumber = Field(description="The PEP's number: its key in every URL.")
-    created: IsoDate
-    url: str | None = Field(default=None, max_length=200, description="Defaults to the PEP's page on peps.python.org.")
-    authors: list[AuthorName] = Field(
-        min_length=1, max_length=50, description="Author names in order; new names become authors."
-    )
-
-    @field_validator("authors")
-    @classmethod
-    def distinct_authors(cls, names: list[str]) -> list[str]:
-        return _distinct(names)
-
-
 def _distinct(names: list[str]) -> list[str]:
     if len(set(names)) != len(names):
         raise ValueError("lists an author more than once")
     return names
+
+
+AuthorList = Annotated[list[AuthorName], AfterValidator(_distinct)]
+
+
+class PepCreate(PepBase):
+    number: PepNumber = Field(description="The PEP's number: its key in every URL.")
+    created: IsoDate
+    url: str | None = Field(default=None, max_length=200, description="Defaults to the PEP's page on peps.python.org.")
+    authors: AuthorList = Field(
+        min_length=1, max_length=50, description="Author names in order; new names become authors."
+    )
+
+    def column_values(self) -> dict[str, Any]:
+        """What the `pep` row stores for this PEP: every field but `authors`, with the URL filled in."""
+        return self.model_dump(exclude={"authors", "url"}) | {"url": self.url or default_pep_url(self.number)}
 
 
 class PepUpdate(SQLModel):
@@ -153,17 +153,12 @@ class PepUpdate(SQLModel):
     superseded_by: list[PepNumber] = None
     abstract: str | None = Field(default=None, max_length=4000)
     url: str = Field(default=None, max_length=200)
-    authors: list[AuthorName] = Field(default=None, min_length=1, max_length=50)
+    authors: AuthorList = Field(default=None, min_length=1, max_length=50)
 
     @field_validator("topic", mode="after")
     @classmethod
-    def tidy_topic(cls, value: str | None) -> str | None:
+    def tidy_topic(cls, value: str) -> str:
         return normalise_topic(value)
-
-    @field_validator("authors", mode="after")
-    @classmethod
-    def distinct_authors(cls, names: list[str] | None) -> list[str] | None:
-        return None if names is None else _distinct(names)
 
 
 class PepSummary(SQLModel):

@@ -14,7 +14,7 @@ from app.authors.service import ensure_authors
 from app.base import utcnow
 from app.errors import ConflictError, NotFoundError
 from app.pagination import fetch_page, order_by
-from app.peps.models import Pep, PepAuthorLink, PepCreate, PepListParams, PepUpdate, default_pep_url
+from app.peps.models import Pep, PepAuthorLink, PepCreate, PepListParams, PepUpdate
 
 # Two extra queries load every PEP's authors in order, however many PEPs there are.
 WITH_AUTHORS = selectinload(Pep.author_links).selectinload(PepAuthorLink.author)
@@ -88,8 +88,7 @@ async def replace_authors(
 
 
 def new_pep(data: PepCreate, authors: Mapping[str, Author]) -> Pep:
-    fields = data.model_dump(exclude={"authors", "url"})
-    return Pep(**fields, url=data.url or default_pep_url(data.number), author_links=author_links(data.authors, authors))
+    return Pep(**data.column_values(), author_links=author_links(data.authors, authors))
 
 
 async def create_pep(session: AsyncSession, data: PepCreate) -> Pep:
