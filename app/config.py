@@ -42,14 +42,14 @@ class Settings(BaseSettings):
     env: Literal["dev", "test", "prod"] = "dev"
     debug: bool = False
 
-    db_pool_size: int = 5
-    db_max_overflow: int = 0
-    db_pool_timeout: float = 5.0
-    db_pool_recycle: int = 300
+    db_pool_size: int = Field(default=5, ge=0)
+    db_max_overflow: int = Field(default=0, ge=0)
+    db_pool_timeout: float = Field(default=5.0, gt=0)
+    db_pool_recycle: int = Field(default=300, ge=0)
     db_pool_pre_ping: bool = True
-    db_connect_timeout: float = 5.0
-    db_connect_attempts: int = 5
-    db_command_timeout: float = 30.0
+    db_connect_timeout: float = Field(default=5.0, gt=0)
+    db_connect_attempts: int = Field(default=5, ge=1)
+    db_command_timeout: float = Field(default=30.0, gt=0)
     # uvicorn's own variable for worker processes; read here to report the connection budget.
     web_concurrency: int = Field(default=1, ge=1)
 
@@ -90,27 +90,6 @@ class Settings(BaseSettings):
     def split_comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
-        return value
-
-    @field_validator("db_pool_size", "db_max_overflow", "db_pool_recycle")
-    @classmethod
-    def not_negative(cls, value: int) -> int:
-        if value < 0:
-            raise ValueError("must be 0 or more")
-        return value
-
-    @field_validator("db_connect_attempts")
-    @classmethod
-    def at_least_one(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError("must be 1 or more")
-        return value
-
-    @field_validator("db_pool_timeout", "db_connect_timeout", "db_command_timeout")
-    @classmethod
-    def positive(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("must be more than 0")
         return value
 
     @field_validator("database_url")

@@ -119,3 +119,22 @@ def test_dev_without_secret_key_warns_and_uses_a_fixed_key(caplog: pytest.LogCap
 
 def test_prod_accepts_a_strong_key() -> None:
     assert load_settings(env="prod", secret_key=STRONG_KEY).secret_key == STRONG_KEY
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DB_POOL_SIZE", "-1"),
+        ("DB_MAX_OVERFLOW", "-1"),
+        ("DB_POOL_RECYCLE", "-1"),
+        ("DB_POOL_TIMEOUT", "0"),
+        ("DB_CONNECT_TIMEOUT", "0"),
+        ("DB_COMMAND_TIMEOUT", "-5"),
+        ("DB_CONNECT_ATTEMPTS", "0"),
+        ("WEB_CONCURRENCY", "0"),
+    ],
+)
+def test_out_of_range_pool_settings_are_refused(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=f"{variable}: Input should be greater than"):
+        load_settings()
