@@ -1,0 +1,291 @@
+"""Measure the API's throughput against a raw-driver baseline, on SQLite or PostgreSQL, in one run.
+
+    python scripts/benchmark.py --database sqlite
+    python scripts/benchmark.py --database postgresql [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
+
+It makes a fresh database (a temporary SQLite file, or a new PostgreSQL database it drops afterwards),
+starts the app under uvicorn with one worker, and starts scripts/benchmark_baseline.py (bare Starlette
+and the raw driver) on the same database. For every path it first checks that both answer the same
+JSON, then drives each with wrk (`apt-get install wrk`): a warm-up, then the measured run. It prints
+requests/s, p50 and p99 latency, non-2xx answers, server CPU time per request, and the app's ratio to
+the baseline; then the app's memory (RSS) before and after. Both servers run without access logs.
+
+Numbers are only comparable within one run: the ratio column is the figure to quote. It exits non-zero
+if the two servers disagree on a response, a request fails, or a server dies; it asserts nothing about
+speed (CI runs it briefly so that it keeps working).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+USER = {"email": "benchmark@example.com", "password": "benchmark password"}
+READ_PATHS = [
+    "/peps/484",
+    "/peps?limit=20&offset=100",
+    "/peps?status=Final&sort=-created&limit=20",
+    "/peps?limit=100",
+    "/authors?sort=-pep_count",
+    "/me/notes",
+]
+NOTE = {"pep_number": 8, "body": "A note written by the benchmark."}
+# Fields that differ between two servers by construction (each write makes its own row).
+PER_WRITE_FIELDS = {"id", "created_at", "updated_at"}
+
+
+class BenchmarkFailed(Exception):
+    pass
+
+
+@dataclass
+class Measurement:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    cpu_us_per_request: float
+
+
+@dataclass
+class Server:
+    name: str
+    base_url: str
+    process: subprocess.Popen
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the server process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def _admin(admin_url: str, statement: str) -> None:
+    connection = await asyncpg.connect(admin_url)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@contextmanager
+def scratch_database(kind: str, admin_url: str, folder: Path) -> Iterator[str]:
+    """A new, empty database URL, dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'benchmark.db'}"
+        return
+    name = f"pep_benchmark_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def serve(name: str, command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[Server]:
+    with log.open("w") as output:
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=output, stderr=output)
+    server = Server(name, f"http://127.0.0.1:{port}", process)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise BenchmarkFailed(f"{name} exited during start-up:\n{log.read_text()}")
+            try:
+                httpx.get(f"{server.base_url}/peps/8", timeout=5)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise BenchmarkFailed(f"{name} did not start:\n{log.read_text()}") from None
+                time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def sign_in(app: Server) -> str:
+    registered = httpx.post(f"{app.base_url}/auth/register", json=USER, timeout=30)
+    if registered.status_code != 201:
+        raise BenchmarkFailed(f"sign-up failed: {registered.status_code} {registered.text}")
+    form = {"username": USER["email"], "password": USER["password"]}
+    signed_in = httpx.post(f"{app.base_url}/auth/token", data=form, timeout=30)
+    if signed_in.status_code != 200:
+        raise BenchmarkFailed(f"sign-in failed: {signed_in.status_code} {signed_in.text}")
+    return signed_in.json()["access_token"]
+
+
+def comparable(body: object) -> object:
+    """A response with the fields each write makes anew left out."""
+    if isinstance(body, dict):
+        return {key: comparable(value) for key, value in body.items() if key not in PER_WRITE_FIELDS}
+    if isinstance(body, list):
+        return [comparable(item) for item in body]
+    return body
+
+
+def check_same_answers(app: Server, baseline: Server, headers: dict[str, str]) -> None:
+    for path in READ_PATHS:
+        answers = [httpx.get(server.base_url + path, headers=headers, timeout=30) for server in (app, baseline)]
+        if answers[0].status_code != 200 or answers[0].json() != answers[1].json():
+            raise BenchmarkFailed(
+                f"{path}: the app and the baseline disagree\napp:      {answers[0].text[:500]}\n"
+                f"baseline: {answers[1].text[:500]}"
+            )
+    written = [httpx.post(server.base_url + "/me/notes", json=NOTE, headers=headers) for server in (app, baseline)]
+    if written[0].status_code != 201 or comparable(written[0].json()) != comparable(written[1].json()):
+        raise BenchmarkFailed(f"POST /me/notes: the app and the baseline disagree: {[w.text for w in written]}")
+
+
+_DURATION = re.compile(r"([\d.]+)(us|ms|s)")
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    match = _DURATION.fullmatch(text)
+    if not match:
+        raise BenchmarkFailed(f"unreadable wrk latency {text!r}")
+    return float(match.group(1)) * _UNIT_MS[match.group(2)]
+
+
+def run_wrk(url: str, seconds: float, connections: int, headers: dict[str, str], script: Path | None) -> str:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    if script is not None:
+        command += ["-s", str(script)]
+    return subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+
+
+def measure(server: Server, path: str, args: argparse.Namespace, headers: dict, script: Path | None) -> Measurement:
+    if args.warmup > 0:
+        run_wrk(server.base_url + path, args.warmup, args.connections, headers, script)
+    cpu_before = server.cpu_seconds()
+    output = run_wrk(server.base_url + path, args.duration, args.connections, headers, script)
+    cpu_used = server.cpu_seconds() - cpu_before
+    if server.process.poll() is not None:
+        raise BenchmarkFailed(f"{server.name} died while serving {path}")
+    total = int(re.search(r"(\d+) requests in", output).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    return Measurement(
+        requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        p50_ms=_ms(re.search(r"^\s+50%\s+(\S+)$", output, re.MULTILINE).group(1)),
+        p99_ms=_ms(re.search(r"^\s+99%\s+(\S+)$", output, re.MULTILINE).group(1)),
+        non_2xx=(int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, errors.groups())) if errors else 0),
+        cpu_us_per_request=cpu_used / max(total, 1) * 1e6,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--duration", type=float, default=6, help="seconds of measured load per path and server")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of load before each measurement")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent connections wrk keeps open")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: apt-get install wrk (or brew install wrk)", file=sys.stderr)
+        return 2
+
+    secret_key = secrets.token_urlsafe(48)
+    with (
+        tempfile.TemporaryDirectory(prefix="pep-benchmark-") as scratch,
+        scratch_database(args.database, args.admin_url, Path(scratch)) as database_url,
+    ):
+        folder = Path(scratch)
+        app_port, baseline_port = free_port(), free_port()
+        env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL",)}
+        env |= {"DATABASE_URL": database_url, "AUTO_MIGRATE": "true", "SEED_DEMO_DATA": "true", "ENV": "dev"}
+        env |= {"SECRET_KEY": secret_key, "ALLOW_SIGNUP": "true", "PYTHONPATH": str(PROJECT_ROOT)}
+        app_command = [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(app_port)]
+        app_command += ["--workers", "1", "--no-access-log", "--log-level", "warning"]
+        baseline_command = [sys.executable, str(PROJECT_ROOT / "scripts" / "benchmark_baseline.py")]
+        baseline_command += ["--database-url", database_url, "--secret-key", secret_key, "--port", str(baseline_port)]
+        with serve("app", app_command, env, app_port, folder / "app.log") as app:
+            token = sign_in(app)
+            headers = {"Authorization": f"Bearer {token}"}
+            for i in range(30):
+                note = NOTE | {"body": f"Benchmark note {i}"}
+                httpx.post(f"{app.base_url}/me/notes", json=note, headers=headers).raise_for_status()
+            with serve("baseline", baseline_command, env, baseline_port, folder / "baseline.log") as baseline:
+                check_same_answers(app, baseline, headers)
+                rss_before = app.rss_mb()
+                post_script = folder / "post-note.lua"
+                post_script.write_text(
+                    f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(NOTE))}\n'
+                    'wrk.headers["Content-Type"] = "application/json"\n'
+                )
+                print(
+                    f"{args.database}: {args.duration:g} s per path and server after {args.warmup:g} s warm-up, "
+                    f"wrk -t1 -c{args.connections}, one uvicorn worker each"
+                )
+                print(
+                    f"| {'request':<48} | {'app req/s':>9} | {'p50 ms':>6} | {'p99 ms':>6} | {'non-2xx':>7} | "
+                    f"{'CPU µs/req':>10} | {'baseline req/s':>14} | {'p50 ms':>6} | {'p99 ms':>6} | {'ratio':>5} |"
+                )
+                print(
+                    f"|{'-' * 50}|{'-' * 11}:|{'-' * 7}:|{'-' * 7}:|{'-' * 8}:|{'-' * 11}:|{'-' * 15}:|"
+                    f"{'-' * 7}:|{'-' * 7}:|{'-' * 6}:|"
+                )
+                failures = 0
+                plan = [(f"GET {path}", path, headers if path.startswith("/me") else {}, None) for path in READ_PATHS]
+                plan.append(("POST /me/notes", "/me/notes", headers, post_script))
+                for label, path, request_headers, script in plan:
+                    ours = measure(app, path, args, request_headers, script)
+                    theirs = measure(baseline, path, args, request_headers, script)
+                    failures += ours.non_2xx + theirs.non_2xx
+                    ratio = ours.requests_per_second / theirs.requests_per_second
+                    print(
+                        f"| {label:<48} | {ours.requests_per_second:>9.0f} | {ours.p50_ms:>6.2f} | "
+                        f"{ours.p99_ms:>6.2f} | {ours.non_2xx:>7} | {ours.cpu_us_per_request:>10.0f} | "
+                        f"{theirs.requests_per_second:>14.0f} | {theirs.p50_ms:>6.2f} | {theirs.p99_ms:>6.2f} | "
+                        f"{ratio:>5.2f} |",
+                        flush=True,
+                    )
+                print(f"app memory (RSS): {rss_before:.0f} MB after start-up, {app.rss_mb():.0f} MB after the run")
+    if failures:
+        print(f"{failures} requests failed or answered non-2xx", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchmarkFailed as failure:
+        print(f"benchmark failed: {failure}", file=sys.stderr)
+        sys.exit(1)
