@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -11,6 +12,7 @@ from uuid import uuid4
 from fastapi import Depends, Request
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -50,30 +52,65 @@ def create_engine_for(settings: Settings) -> AsyncEngine:
             "prepared_statement_name_func": lambda: f"__asyncpg_{uuid4()}__",
         }
         return create_async_engine(url, echo=settings.debug, poolclass=NullPool, connect_args=connect_args)
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=settings.debug,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=settings.db_pool_recycle,
-        pool_pre_ping=settings.db_pool_pre_ping,
         connect_args=connect_args,
     )
+    if settings.db_pool_pre_ping:
+        _ping_idle_connections(engine)
+    return engine
+
+
+# A connection used this recently is taken to be alive (HikariCP's default bypass window is 500 ms).
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """Check a pooled connection before use only when it has been idle: platforms drop idle ones.
+
+    SQLAlchemy's pool_pre_ping pings on every checkout, which costs a round trip per request and
+    halved the read rate. A busy connection that died anyway (a database restart under load) is
+    caught where it is used: reads retry on a fresh connection (app.reader), writes answer 503.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def remember_checkin(dbapi_connection: Any, connection_record: Any) -> None:
+        connection_record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def ping_if_idle(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
+        checked_in_at = connection_record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # whatever the driver raises, the connection is unusable
+            # The pool discards this connection and checks out (or opens) another.
+            raise DisconnectionError(f"pooled connection failed its ping: {type(error).__name__}") from error
+
+
+def prepare_sqlite_connection(dbapi_connection: Any) -> None:
+    """Settings every SQLite connection of the app gets, the engine's and the reader's alike."""
+    # The sqlite3 module's own transaction handling breaks SAVEPOINT and transactional DDL, so
+    # SQLAlchemy emits BEGIN itself (the recipe from SQLAlchemy's SQLite documentation).
+    dbapi_connection.isolation_level = None
+    # SQLite's own lower() folds only ASCII: "Łukasz" must match a search for "łukasz".
+    dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    # The sqlite3 module's own transaction handling breaks SAVEPOINT and transactional DDL, so
-    # SQLAlchemy emits BEGIN itself (the recipe from SQLAlchemy's SQLite documentation).
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        # SQLite's own lower() folds only ASCII: "Łukasz" must match a search for "łukasz".
-        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.close()
+        prepare_sqlite_connection(dbapi_connection)
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Connection) -> None:

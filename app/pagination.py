@@ -1,14 +1,22 @@
-"""Pagination and sorting shared by every list endpoint: one count query plus one page query."""
+"""Pagination and sorting shared by every list endpoint.
+
+A list is read in one statement: the page's rows, each carrying the total as an extra `total` column
+(an uncorrelated subquery, which both databases evaluate once). Only a page past the end, which has
+no row to carry it, costs a second statement for the count.
+"""
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func
+from sqlalchemy import Integer, bindparam, func
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import Select as CoreSelect
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select, SelectOfScalar
+
+from app.reader import Reader, Row
 
 ItemT = TypeVar("ItemT")
 
@@ -51,3 +59,22 @@ async def fetch_page(
     total = (await session.exec(select(func.count()).select_from(statement.order_by(None).subquery()))).one()
     page = statement.order_by(*ordering).limit(params.limit).offset(params.offset)
     return (await session.exec(page)).all(), total
+
+
+def paginated(statement: CoreSelect[Any], ordering: Sequence[Any]) -> CoreSelect[Any]:
+    """`statement` sorted and cut to one page; the page is bound at run time as `limit` and `offset`."""
+    limit, offset = bindparam("limit", type_=Integer), bindparam("offset", type_=Integer)
+    return statement.order_by(*ordering).limit(limit).offset(offset)
+
+
+async def read_page(
+    reader: Reader, page: CoreSelect[Any], count: CoreSelect[Any], params: PageParams, **values: Any
+) -> tuple[list[Row], int]:
+    """Run a `paginated()` statement that carries a `total` column; `count` answers for a page past the end."""
+    rows = await reader.all(page, limit=params.limit, offset=params.offset, **values)
+    if rows:
+        return rows, rows[0]["total"]
+    if params.offset == 0:
+        return rows, 0
+    counted = await reader.first(count, **values)
+    return rows, counted["total"] if counted else 0

@@ -9,9 +9,10 @@ import json
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 _scratch = Path(tempfile.mkdtemp(prefix="pep-tests-"))
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_scratch / 'test.db'}"
@@ -20,7 +21,7 @@ os.environ["ENV"] = "test"
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
-from sqlalchemy import event, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine  # noqa: E402
 from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 
@@ -29,6 +30,7 @@ from app.config import get_settings, load_settings, normalise_database_url  # no
 from app.db import get_engine, get_session, make_sessionmaker, session_scope  # noqa: E402
 from app.main import app  # noqa: E402
 from app.peps.importer import BUNDLED_PEPS  # noqa: E402
+from app.reader import PostgresReader, Reader, SqliteReader, get_reader  # noqa: E402
 from app.startup import prepare_database  # noqa: E402
 from app.users.models import User  # noqa: E402
 
@@ -66,8 +68,23 @@ async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def driver_connection(connection: AsyncConnection) -> Any:
+    """The database driver's own connection under the test's: asyncpg's, or the sqlite3 one aiosqlite wraps."""
+    driver = (await connection.get_raw_connection()).driver_connection
+    # aiosqlite runs its sqlite3 connection in a thread of its own, idle between awaits; the tests use
+    # it from the event loop as the app's reader uses its own, so reads see the test's transaction.
+    return driver if IS_POSTGRES else driver._conn
+
+
 @pytest.fixture
-async def client(connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
+async def reader(connection: AsyncConnection) -> Reader:
+    """The app's fast read path, on the test's connection (inside its transaction)."""
+    driver = await driver_connection(connection)
+    return PostgresReader(connection.engine, driver) if IS_POSTGRES else SqliteReader(connection.engine, driver)
+
+
+@pytest.fixture
+async def client(connection: AsyncConnection, reader: Reader) -> AsyncIterator[httpx.AsyncClient]:
     sessions = _savepoint_sessions(connection)
 
     async def test_session() -> AsyncIterator[AsyncSession]:
@@ -75,6 +92,7 @@ async def client(connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient
             yield session
 
     app.dependency_overrides[get_session] = test_session
+    app.dependency_overrides[get_reader] = lambda: reader
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
@@ -82,13 +100,13 @@ async def client(connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient
 
 
 class StatementCounter:
-    """Counts the SQL statements an engine runs, leaving out SAVEPOINT bookkeeping."""
+    """Counts the SQL statements the database driver runs, leaving out transaction bookkeeping."""
 
     def __init__(self) -> None:
         self.statements: list[str] = []
 
-    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+    def record(self, statement: str) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")):
             self.statements.append(statement)
 
     @property
@@ -97,11 +115,22 @@ class StatementCounter:
 
 
 @pytest.fixture
-def count_statements(engine: AsyncEngine) -> Iterator[StatementCounter]:
+async def count_statements(connection: AsyncConnection) -> AsyncIterator[StatementCounter]:
+    """Counts at the driver, below both the ORM sessions and the fast read path."""
     counter = StatementCounter()
-    event.listen(engine.sync_engine, "before_cursor_execute", counter)
-    yield counter
-    event.remove(engine.sync_engine, "before_cursor_execute", counter)
+    driver = await driver_connection(connection)
+    if IS_POSTGRES:
+
+        def log(query: Any) -> None:
+            counter.record(query.query)
+
+        driver.add_query_logger(log)
+        yield counter
+        driver.remove_query_logger(log)
+    else:
+        driver.set_trace_callback(counter.record)
+        yield counter
+        driver.set_trace_callback(None)
 
 
 @asynccontextmanager

@@ -19,6 +19,7 @@ from app.peps import importer
 from app.peps.importer import BUNDLED_PEPS, PepDataError, import_peps, parse_feed, read_source, split_authors
 from app.peps.models import Pep
 from app.peps.service import get_pep
+from app.reader import SessionReader
 from tests.conftest import IS_POSTGRES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,12 +34,12 @@ async def count(session: AsyncSession, model: type) -> int:
 
 
 async def test_second_import_changes_nothing(session: AsyncSession) -> None:
-    before = (await get_pep(session, 8)).updated_at
+    before = (await get_pep(SessionReader(session), 8)).updated_at
     report = await import_peps(session, parse_feed(read_source(BUNDLED_PEPS), "bundled"))
     assert (report.created, report.updated, report.authors_created) == (0, 0, 0)
     assert report.unchanged == len(bundled_feed())
     assert report.summary().startswith("Nothing to change")
-    assert (await get_pep(session, 8)).updated_at == before
+    assert (await get_pep(SessionReader(session), 8)).updated_at == before
 
 
 async def test_changes_in_the_feed_are_applied(session: AsyncSession) -> None:
@@ -50,10 +51,10 @@ async def test_changes_in_the_feed_are_applied(session: AsyncSession) -> None:
     report = await import_peps(session, parse_feed(json.dumps(feed), "changed"))
     assert (report.created, report.updated, report.authors_created) == (1, 3, 1)
     assert report.peps_in_database == len(feed)
-    assert (await get_pep(session, 8)).title == "Style Guide, revised"
-    assert (await get_pep(session, 1)).status == "Withdrawn"
-    assert (await get_pep(session, 20)).authors == ["Tim Peters", "A. New Author"]
-    assert (await get_pep(session, 9999)).authors == feed["8"]["author_names"]
+    assert (await get_pep(SessionReader(session), 8)).title == "Style Guide, revised"
+    assert (await get_pep(SessionReader(session), 1)).status == "Withdrawn"
+    assert (await get_pep(SessionReader(session), 20)).authors == ["Tim Peters", "A. New Author"]
+    assert (await get_pep(SessionReader(session), 9999)).authors == feed["8"]["author_names"]
 
 
 @pytest.mark.parametrize(
@@ -124,7 +125,7 @@ async def test_failure_after_writing_leaves_nothing_behind(
         async with session_scope(make_sessionmaker(connection, join_transaction_mode="create_savepoint")) as writer:
             await import_peps(writer, parse_feed(json.dumps(feed), "feed"))
     assert (await count(session, Pep), await count(session, Author)) == (peps_before, authors_before)
-    assert (await get_pep(session, 8)).title == bundled_feed()["8"]["title"]
+    assert (await get_pep(SessionReader(session), 8)).title == bundled_feed()["8"]["title"]
 
 
 def test_command_on_an_unmigrated_database(fresh_database_url: str) -> None:

@@ -1,5 +1,7 @@
 """Reads cost a fixed number of statements however many rows or authors come back (no N+1)."""
 
+import asyncio
+
 import pytest
 from httpx import AsyncClient
 
@@ -7,9 +9,12 @@ from tests.conftest import StatementCounter
 
 
 async def statements_for(client: AsyncClient, counter: StatementCounter, url: str) -> int:
+    # asyncpg calls its query loggers on the event loop's next turn: let earlier calls land first.
+    await asyncio.sleep(0)
     counter.statements.clear()
     response = await client.get(url)
     assert response.status_code == 200
+    await asyncio.sleep(0)
     return counter.count
 
 
@@ -27,7 +32,7 @@ async def test_list_cost_does_not_grow_with_page_size(
     few = await statements_for(client, count_statements, small)
     many = await statements_for(client, count_statements, large)
     assert few == many
-    assert many <= 4  # count, page, links, authors
+    assert many == 1  # the page, its rows' authors and the total, in one statement
 
 
 async def test_detail_cost_does_not_grow_with_author_count(
@@ -36,9 +41,8 @@ async def test_detail_cost_does_not_grow_with_author_count(
     most = max(catalogue.values(), key=lambda record: len(record["author_names"]))
     one = next(r for r in catalogue.values() if len(r["author_names"]) == 1)
     assert len(most["author_names"]) > 20
-    assert await statements_for(client, count_statements, f"/peps/{one['number']}") == await statements_for(
-        client, count_statements, f"/peps/{most['number']}"
-    )
+    assert await statements_for(client, count_statements, f"/peps/{one['number']}") == 1
+    assert await statements_for(client, count_statements, f"/peps/{most['number']}") == 1
 
 
 async def test_author_detail_cost_does_not_grow_with_pep_count(
@@ -47,6 +51,5 @@ async def test_author_detail_cost_does_not_grow_with_pep_count(
     authors = (await client.get("/authors?sort=-pep_count&limit=100")).json()["items"]
     busiest, quietest = authors[0], authors[-1]
     assert busiest["pep_count"] > 10 * quietest["pep_count"]
-    assert await statements_for(client, count_statements, f"/authors/{busiest['id']}") == await statements_for(
-        client, count_statements, f"/authors/{quietest['id']}"
-    )
+    assert await statements_for(client, count_statements, f"/authors/{busiest['id']}") == 2  # author, PEPs
+    assert await statements_for(client, count_statements, f"/authors/{quietest['id']}") == 2

@@ -9,6 +9,7 @@ from app.authors import service
 from app.authors.models import AuthorCreate, AuthorDetail, AuthorListParams, AuthorPage, AuthorSummary, AuthorUpdate
 from app.db import SessionDep
 from app.pagination import MAX_ID
+from app.reader import ReaderDep, SessionReader
 from app.responses import UNAVAILABLE, UNREADABLE_BODY, error_response
 
 router = APIRouter(prefix="/authors", tags=["authors"], responses=UNAVAILABLE | UNREADABLE_BODY)
@@ -19,16 +20,15 @@ NAME_TAKEN = {409: error_response("Another author has this name.", "An author na
 
 
 @router.get("", operation_id="authors-list", summary="List authors")
-async def list_authors(session: SessionDep, params: Annotated[AuthorListParams, Query()]) -> AuthorPage:
+async def list_authors(reader: ReaderDep, params: Annotated[AuthorListParams, Query()]) -> AuthorPage:
     """Authors with how many PEPs each wrote; search by name, sort by name or PEP count."""
-    authors, total = await service.list_authors(session, params)
-    return AuthorPage(items=authors, total=total, limit=params.limit, offset=params.offset)
+    return await service.list_authors(reader, params)
 
 
 @router.get("/{author_id}", operation_id="authors-get", summary="Get one author", responses=NOT_FOUND)
-async def get_author(session: SessionDep, author_id: AuthorIdPath) -> AuthorDetail:
+async def get_author(reader: ReaderDep, author_id: AuthorIdPath) -> AuthorDetail:
     """One author and the PEPs they wrote, by PEP number."""
-    return await service.get_author_detail(session, author_id)
+    return await service.get_author_detail(reader, author_id)
 
 
 @router.post(
@@ -56,7 +56,7 @@ async def create_author(session: SessionDep, data: AuthorCreate, response: Respo
 async def update_author(session: SessionDep, author_id: AuthorIdPath, data: AuthorUpdate) -> AuthorDetail:
     """Change an author's name everywhere it appears."""
     await service.update_author(session, author_id, data)
-    return await service.get_author_detail(session, author_id)
+    return await service.get_author_detail(SessionReader(session), author_id)
 
 
 @router.delete(

@@ -1,20 +1,33 @@
 """Author queries: every function takes the session and does a fixed number of statements."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.authors.models import Author, AuthorCreate, AuthorDetail, AuthorListParams, AuthorSummary, AuthorUpdate
+from app.authors.models import (
+    Author,
+    AuthorCreate,
+    AuthorDetail,
+    AuthorListParams,
+    AuthorPage,
+    AuthorSummary,
+    AuthorUpdate,
+)
 from app.base import utcnow
 from app.errors import ConflictError, NotFoundError
-from app.pagination import fetch_page, order_by
-from app.peps.models import Pep, PepAuthorLink, PepSummary
+from app.pagination import order_by, paginated, read_page
+from app.peps.models import PepAuthorLink, PepSummary
+from app.peps.queries import PEP_TABLE, SUMMARY_COLUMNS, author_pairs_of, with_author_names
+from app.reader import Reader
+from app.sql import contains_any_case, contains_pattern
 
 
 async def ensure_authors(session: AsyncSession, names: Iterable[str]) -> dict[str, Author]:
@@ -35,21 +48,35 @@ async def ensure_authors(session: AsyncSession, names: Iterable[str]) -> dict[st
     return found
 
 
-def _pep_count():
+def _pep_count() -> ColumnElement[int]:
     return func.count(col(PepAuthorLink.pep_number))
 
 
-async def list_authors(session: AsyncSession, params: AuthorListParams) -> tuple[list[AuthorSummary], int]:
-    statement = (
-        select(Author.id, Author.name, _pep_count().label("pep_count"))
-        .outerjoin(PepAuthorLink, col(PepAuthorLink.author_id) == Author.id)
-        .group_by(col(Author.id), col(Author.name))
+AUTHOR_TABLE = Author.__table__
+
+
+@lru_cache(maxsize=16)
+def author_page_statements(searching: bool, sort: str) -> tuple[Select[Any], Select[Any]]:
+    """The page statement (authors, their PEP counts, the total) and the count, for one shape of request."""
+    conditions = [contains_any_case(AUTHOR_TABLE.c.name, "q")] if searching else []
+    count = select(func.count().label("total")).select_from(AUTHOR_TABLE).where(*conditions)
+    with_counts = (
+        select(AUTHOR_TABLE.c.id, AUTHOR_TABLE.c.name, _pep_count().label("pep_count"))
+        .select_from(AUTHOR_TABLE.outerjoin(PepAuthorLink, col(PepAuthorLink.author_id) == AUTHOR_TABLE.c.id))
+        .where(*conditions)
+        .group_by(AUTHOR_TABLE.c.id, AUTHOR_TABLE.c.name)
+        .add_columns(count.scalar_subquery().label("total"))
     )
-    if params.q:
-        statement = statement.where(col(Author.name).icontains(params.q, autoescape=True))
-    sortable = {"name": col(Author.name), "pep_count": _pep_count()}
-    rows, total = await fetch_page(session, statement, params, order_by(params.sort, sortable, col(Author.id)))
-    return [AuthorSummary(id=row.id, name=row.name, pep_count=row.pep_count) for row in rows], total
+    sortable = {"name": AUTHOR_TABLE.c.name, "pep_count": _pep_count()}
+    return paginated(with_counts, order_by(sort, sortable, AUTHOR_TABLE.c.id)), count
+
+
+async def list_authors(reader: Reader, params: AuthorListParams) -> AuthorPage:
+    values = {"q": contains_pattern(params.q)} if params.q else {}
+    statement, count = author_page_statements(bool(values), params.sort)
+    rows, total = await read_page(reader, statement, count, params, **values)
+    items = [AuthorSummary.model_validate(row) for row in rows]
+    return AuthorPage(items=items, total=total, limit=params.limit, offset=params.offset)
 
 
 async def get_author(session: AsyncSession, author_id: int) -> Author:
@@ -59,17 +86,24 @@ async def get_author(session: AsyncSession, author_id: int) -> Author:
     return author
 
 
-async def get_author_detail(session: AsyncSession, author_id: int) -> AuthorDetail:
-    author = await get_author(session, author_id)
-    statement = (
-        select(Pep)
-        .join(PepAuthorLink, col(PepAuthorLink.pep_number) == Pep.number)
-        .where(PepAuthorLink.author_id == author_id)
-        .order_by(col(Pep.number))
-        .options(selectinload(Pep.author_links).selectinload(PepAuthorLink.author))
-    )
-    peps: Sequence[Pep] = (await session.exec(statement)).all()
-    return AuthorDetail(id=author_id, name=author.name, peps=[PepSummary.model_validate(pep) for pep in peps])
+AUTHOR_BY_ID = select(AUTHOR_TABLE.c.id, AUTHOR_TABLE.c.name).where(AUTHOR_TABLE.c.id == bindparam("author_id"))
+PEPS_OF_AUTHOR = (
+    select(*SUMMARY_COLUMNS, author_pairs_of(PEP_TABLE.c.number).label("author_pairs"))
+    .join_from(PEP_TABLE, PepAuthorLink, col(PepAuthorLink.pep_number) == PEP_TABLE.c.number)
+    .where(col(PepAuthorLink.author_id) == bindparam("author_id"))
+    .order_by(PEP_TABLE.c.number)
+)
+
+
+async def get_author_detail(reader: Reader, author_id: int) -> AuthorDetail:
+    author = await reader.first(AUTHOR_BY_ID, author_id=author_id)
+    if author is None:
+        raise NotFoundError(f"Author {author_id} not found")
+    peps = [
+        PepSummary.model_validate(with_author_names(row))
+        for row in await reader.all(PEPS_OF_AUTHOR, author_id=author_id)
+    ]
+    return AuthorDetail(id=author["id"], name=author["name"], peps=peps)
 
 
 async def create_author(session: AsyncSession, data: AuthorCreate) -> Author:

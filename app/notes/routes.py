@@ -9,6 +9,7 @@ from app.db import SessionDep
 from app.notes import service
 from app.notes.models import NoteCreate, NoteListParams, NotePage, NotePublic, NoteUpdate
 from app.pagination import MAX_ID
+from app.reader import ReaderDep
 from app.responses import UNAVAILABLE, UNREADABLE_BODY, error_response
 
 router = APIRouter(prefix="/me/notes", tags=["notes"], responses=UNAVAILABLE | UNREADABLE_BODY | UNAUTHORIZED)
@@ -18,11 +19,9 @@ NOT_FOUND = {404: error_response("You have no note with this id.", "Note 9999 no
 
 
 @router.get("", operation_id="notes-list", summary="List my notes")
-async def list_notes(session: SessionDep, user: CurrentUser, params: Annotated[NoteListParams, Query()]) -> NotePage:
+async def list_notes(reader: ReaderDep, user: CurrentUser, params: Annotated[NoteListParams, Query()]) -> NotePage:
     """Your notes, newest first; filter by PEP."""
-    notes, total = await service.list_notes(session, user, params)
-    items = [NotePublic.model_validate(note) for note in notes]
-    return NotePage(items=items, total=total, limit=params.limit, offset=params.offset)
+    return await service.list_notes(reader, user, params)
 
 
 @router.post("", operation_id="notes-create", summary="Write a note", status_code=status.HTTP_201_CREATED)

@@ -1,25 +1,46 @@
 """Notes queries. Every one is filtered by the owner: another user's note does not exist for you."""
 
-from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
 
 from fastapi.exceptions import RequestValidationError
-from sqlmodel import col, select
+from sqlalchemy import bindparam, func
+from sqlalchemy.sql import Select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.base import utcnow
 from app.errors import NotFoundError
-from app.notes.models import Note, NoteCreate, NoteListParams, NoteUpdate
-from app.pagination import fetch_page, order_by
+from app.notes.models import Note, NoteCreate, NoteListParams, NotePage, NotePublic, NoteUpdate
+from app.pagination import order_by, paginated, read_page
 from app.peps.models import Pep
+from app.reader import Reader
 from app.users.models import User
 
+NOTE_TABLE = Note.__table__
+PUBLIC_COLUMNS = [NOTE_TABLE.c[name] for name in NotePublic.model_fields]
 
-async def list_notes(session: AsyncSession, owner: User, params: NoteListParams) -> tuple[Sequence[Note], int]:
-    statement = select(Note).where(Note.user_id == owner.id)
+
+@lru_cache(maxsize=16)
+def note_page_statements(by_pep: bool, sort: str) -> tuple[Select[Any], Select[Any]]:
+    """The page statement (the owner's notes and their total) and the count, for one shape of request."""
+    conditions = [NOTE_TABLE.c.user_id == bindparam("owner_id")]
+    if by_pep:
+        conditions.append(NOTE_TABLE.c.pep_number == bindparam("pep_number"))
+    count = select(func.count().label("total")).select_from(NOTE_TABLE).where(*conditions)
+    statement = select(*PUBLIC_COLUMNS, count.scalar_subquery().label("total")).where(*conditions)
+    sortable = {"created_at": NOTE_TABLE.c.created_at, "pep_number": NOTE_TABLE.c.pep_number}
+    return paginated(statement, order_by(sort, sortable, NOTE_TABLE.c.id)), count
+
+
+async def list_notes(reader: Reader, owner: User, params: NoteListParams) -> NotePage:
+    values: dict[str, Any] = {"owner_id": owner.id}
     if params.pep_number is not None:
-        statement = statement.where(Note.pep_number == params.pep_number)
-    sortable = {"created_at": col(Note.created_at), "pep_number": col(Note.pep_number)}
-    return await fetch_page(session, statement, params, order_by(params.sort, sortable, col(Note.id)))
+        values["pep_number"] = params.pep_number
+    statement, count = note_page_statements(params.pep_number is not None, params.sort)
+    rows, total = await read_page(reader, statement, count, params, **values)
+    items = [NotePublic.model_validate(row) for row in rows]
+    return NotePage(items=items, total=total, limit=params.limit, offset=params.offset)
 
 
 async def get_note(session: AsyncSession, owner: User, note_id: int) -> Note:

@@ -8,6 +8,7 @@ from app.auth.dependencies import SUPERUSER_ONLY, require_superuser
 from app.db import SessionDep
 from app.peps import service
 from app.peps.models import PepCreate, PepDetail, PepListParams, PepPage, PepUpdate
+from app.reader import ReaderDep
 from app.responses import UNAVAILABLE, UNREADABLE_BODY, error_response
 
 router = APIRouter(prefix="/peps", tags=["peps"], responses=UNAVAILABLE | UNREADABLE_BODY)
@@ -17,18 +18,15 @@ NOT_FOUND = {404: error_response("No PEP has this number.", "PEP 9999 not found"
 
 
 @router.get("", operation_id="peps-list", summary="List PEPs")
-async def list_peps(session: SessionDep, params: Annotated[PepListParams, Query()]) -> PepPage:
+async def list_peps(reader: ReaderDep, params: Annotated[PepListParams, Query()]) -> PepPage:
     """Filter, sort and page through PEPs; `total` counts every match."""
-    peps, total = await service.list_peps(session, params)
-    return PepPage.model_validate(
-        {"items": peps, "total": total, "limit": params.limit, "offset": params.offset}, from_attributes=True
-    )
+    return await service.list_peps(reader, params)
 
 
 @router.get("/{number}", operation_id="peps-get", summary="Get one PEP", responses=NOT_FOUND)
-async def get_pep(session: SessionDep, number: PepNumberPath) -> PepDetail:
+async def get_pep(reader: ReaderDep, number: PepNumberPath) -> PepDetail:
     """Every field of one PEP, authors in the PEP's own order."""
-    return PepDetail.model_validate(await service.get_pep(session, number))
+    return await service.get_pep(reader, number)
 
 
 @router.post(

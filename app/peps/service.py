@@ -1,11 +1,13 @@
-"""PEP queries: every function takes the session and does a fixed number of statements."""
+"""PEP queries. Reads run on the fast read path (app.reader) in one statement; writes use the ORM session."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import String, cast, delete, func, literal, or_
+from sqlalchemy import String, bindparam, cast, delete, func, literal, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,60 +15,120 @@ from app.authors.models import Author
 from app.authors.service import ensure_authors
 from app.base import utcnow
 from app.errors import ConflictError, NotFoundError
-from app.pagination import fetch_page, order_by
-from app.peps.models import Pep, PepAuthorLink, PepCreate, PepListParams, PepUpdate
+from app.pagination import order_by, paginated, read_page
+from app.peps.models import (
+    Pep,
+    PepAuthorLink,
+    PepCreate,
+    PepDetail,
+    PepListParams,
+    PepPage,
+    PepSummary,
+    PepUpdate,
+)
+from app.peps.queries import PEP_TABLE, SUMMARY_COLUMNS, author_pairs_of, with_author_names
+from app.reader import Reader
+from app.sql import LIKE_ESCAPE, contains_any_case, contains_pattern
 
-# Two extra queries load every PEP's authors in order, however many PEPs there are.
+# Writes load a PEP's authors with two extra queries, however many there are.
 WITH_AUTHORS = selectinload(Pep.author_links).selectinload(PepAuthorLink.author)
 
+PEP_DETAIL = select(*PEP_TABLE.c, author_pairs_of(PEP_TABLE.c.number).label("author_pairs")).where(
+    PEP_TABLE.c.number == bindparam("number")
+)
 
-def contains_list_item(column: ColumnElement[str], item: str) -> ColumnElement[bool]:
-    """True where a comma-separated text column (`"2.6, 3.0"`) has `item` as one of its entries."""
+
+def contains_list_item(column: ColumnElement[str], parameter: str) -> ColumnElement[bool]:
+    """True where a comma-separated text column (`"2.6, 3.0"`) has the item bound as `parameter`.
+
+    Bind `list_item_pattern(item)`: the column's spaces are dropped and it is wrapped in commas, so
+    `3.0` matches `"2.6, 3.0"` but not `"3.01"`.
+    """
     padded = literal(",") + func.replace(func.lower(column), " ", "") + literal(",")
-    needle = "," + item.replace(" ", "").lower() + ","
-    return cast(padded, String).contains(needle, autoescape=True)
+    return cast(padded, String).like(bindparam(parameter, type_=String), escape=LIKE_ESCAPE)
 
 
-def filter_peps(params: PepListParams):
-    statement = select(Pep)
-    if params.status:
-        statement = statement.where(Pep.status == params.status)
-    if params.type:
-        statement = statement.where(Pep.type == params.type)
-    if params.topic:
-        statement = statement.where(contains_list_item(col(Pep.topic), params.topic))
-    if params.python_version:
-        statement = statement.where(contains_list_item(col(Pep.python_version), params.python_version))
-    if params.created_after:
-        statement = statement.where(Pep.created >= params.created_after)
-    if params.created_before:
-        statement = statement.where(Pep.created <= params.created_before)
-    if params.author:
+def list_item_pattern(item: str) -> str:
+    return contains_pattern("," + item.replace(" ", "").lower() + ",")
+
+
+def pep_filter_values(params: PepListParams) -> dict[str, Any]:
+    """The filters the client set, as the values their conditions in `pep_conditions` bind."""
+    patterns = {"topic": list_item_pattern, "python_version": list_item_pattern}
+    patterns |= {"author": contains_pattern, "q": contains_pattern}
+    values: dict[str, Any] = {}
+    for name in ("status", "type", "topic", "python_version", "created_after", "created_before", "author", "q"):
+        value = getattr(params, name)
+        if value is not None:
+            values[name] = patterns[name](value) if name in patterns else value
+    return values
+
+
+def pep_conditions(filters: frozenset[str]) -> list[ColumnElement[bool]]:
+    """The WHERE conditions for the filters named; each binds its value under the filter's name."""
+    pep = PEP_TABLE.c
+    conditions: dict[str, ColumnElement[bool]] = {
+        "status": pep.status == bindparam("status"),
+        "type": pep.type == bindparam("type"),
+        "topic": contains_list_item(pep.topic, "topic"),
+        "python_version": contains_list_item(pep.python_version, "python_version"),
+        "created_after": pep.created >= bindparam("created_after"),
+        "created_before": pep.created <= bindparam("created_before"),
+    }
+    if "author" in filters:
+        link, author = PepAuthorLink.__table__.c, Author.__table__.c
         by_author = (
-            select(PepAuthorLink.pep_number)
-            .join(Author, col(Author.id) == PepAuthorLink.author_id)
-            .where(col(Author.name).icontains(params.author, autoescape=True))
+            select(link.pep_number)
+            .join_from(PepAuthorLink.__table__, Author.__table__, author.id == link.author_id)
+            .where(contains_any_case(author.name, "author"))
         )
-        statement = statement.where(col(Pep.number).in_(by_author))
-    if params.q:
-        statement = statement.where(
-            or_(
-                col(Pep.title).icontains(params.q, autoescape=True),
-                col(Pep.abstract).icontains(params.q, autoescape=True),
-            )
-        )
-    return statement
+        conditions["author"] = pep.number.in_(by_author)
+    if "q" in filters:
+        conditions["q"] = or_(contains_any_case(pep.title, "q"), contains_any_case(pep.abstract, "q"))
+    return [condition for name, condition in conditions.items() if name in filters]
 
 
-async def list_peps(session: AsyncSession, params: PepListParams) -> tuple[Sequence[Pep], int]:
+def pep_ordering(sort: str, columns: Any) -> list[Any]:
     # Titles sort as people read them ("a circuit" before "A Concurrency"), on both databases.
-    sortable = {"number": col(Pep.number), "title": func.lower(col(Pep.title)), "created": col(Pep.created)}
-    ordering = order_by(params.sort, sortable, col(Pep.number))
-    return await fetch_page(session, filter_peps(params).options(WITH_AUTHORS), params, ordering)
+    sortable = {"number": columns.number, "title": func.lower(columns.title), "created": columns.created}
+    return order_by(sort, sortable, columns.number)
 
 
-async def get_pep(session: AsyncSession, number: int) -> Pep:
-    pep = (await session.exec(select(Pep).where(Pep.number == number).options(WITH_AUTHORS))).first()
+@lru_cache(maxsize=256)
+def pep_page_statements(filters: frozenset[str], sort: str) -> tuple[Select[Any], Select[Any]]:
+    """The page statement (rows, their authors, the total) and the count, for one shape of request.
+
+    The page is chosen first, in a subquery, so that authors are gathered for its rows only.
+    """
+    conditions = pep_conditions(filters)
+    count = select(func.count().label("total")).select_from(PEP_TABLE).where(*conditions)
+    page = paginated(select(*SUMMARY_COLUMNS).where(*conditions), pep_ordering(sort, PEP_TABLE.c)).subquery("page")
+    statement = select(
+        *page.c,
+        author_pairs_of(page.c.number).label("author_pairs"),
+        count.scalar_subquery().label("total"),
+    ).order_by(*pep_ordering(sort, page.c))
+    return statement, count
+
+
+async def list_peps(reader: Reader, params: PepListParams) -> PepPage:
+    values = pep_filter_values(params)
+    statement, count = pep_page_statements(frozenset(values), params.sort)
+    rows, total = await read_page(reader, statement, count, params, **values)
+    items = [PepSummary.model_validate(with_author_names(row)) for row in rows]
+    return PepPage(items=items, total=total, limit=params.limit, offset=params.offset)
+
+
+async def get_pep(reader: Reader, number: int) -> PepDetail:
+    row = await reader.first(PEP_DETAIL, number=number)
+    if row is None:
+        raise NotFoundError(f"PEP {number} not found")
+    return PepDetail.model_validate(with_author_names(row))
+
+
+async def load_pep(session: AsyncSession, number: int) -> Pep:
+    """The PEP as an ORM object with its authors, to change it."""
+    pep = (await session.exec(select(Pep).where(col(Pep.number) == number).options(WITH_AUTHORS))).first()
     if pep is None:
         raise NotFoundError(f"PEP {number} not found")
     return pep
@@ -104,7 +166,7 @@ async def create_pep(session: AsyncSession, data: PepCreate) -> Pep:
 
 
 async def update_pep(session: AsyncSession, number: int, data: PepUpdate) -> Pep:
-    pep = await get_pep(session, number)
+    pep = await load_pep(session, number)
     changes = data.model_dump(exclude_unset=True)
     authors = changes.pop("authors", None)
     pep.sqlmodel_update(changes)
