@@ -143,6 +143,7 @@ async def dispose_engine() -> None:
         await get_engine().dispose()
         get_engine.cache_clear()
         get_sessionmaker.cache_clear()
+        get_writing_sessionmaker.cache_clear()
 
 
 @asynccontextmanager
@@ -162,21 +163,25 @@ async def session_scope(
 READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-async def begin_for_writing(session: AsyncSession) -> None:
-    """Start the session's transaction ready to write.
+@lru_cache
+def get_writing_sessionmaker() -> async_sessionmaker[AsyncSession]:
+    """Sessions whose transaction starts ready to write.
 
-    On SQLite this takes the write lock at BEGIN (waiting up to the busy timeout for it): a
-    transaction that read first and then wrote could otherwise fail at once with "database is
-    locked" when another worker wrote in between. Elsewhere the option is ignored.
+    On SQLite the transaction takes the write lock at BEGIN (waiting up to the busy timeout for it):
+    one that read first and then wrote could otherwise fail at once with "database is locked" when
+    another worker wrote in between. Elsewhere the option is ignored.
     """
-    await session.connection(execution_options={SQLITE_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+    return make_sessionmaker(get_engine().execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN IMMEDIATE"}))
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """FastAPI dependency: one session per request, committed before the response is sent."""
-    async with session_scope() as session:
-        if request.method not in READ_ONLY_METHODS:
-            await begin_for_writing(session)
+    """FastAPI dependency: one session per request, committed before the response is sent.
+
+    The session takes a pooled connection at its first statement, not before: a request never holds
+    one while its other dependencies (such as the signed-in user, read by app.reader) need another.
+    """
+    writing = request.method not in READ_ONLY_METHODS
+    async with session_scope(get_writing_sessionmaker() if writing else None) as session:
         yield session
 
 

@@ -194,13 +194,14 @@ class SessionReader(Reader):
         return [dict(row) for row in (await connection.execute(statement, values)).mappings()]
 
 
+@lru_cache
 def reader_for(engine: AsyncEngine) -> Reader:
+    """The one reader of an engine (on SQLite it holds the process's read connection)."""
     return SqliteReader(engine) if engine.dialect.name == "sqlite" else PostgresReader(engine)
 
 
-@lru_cache
-def get_reader() -> Reader:
-    """FastAPI dependency: the process's reader, made on first use (no per-request set-up)."""
+async def get_reader() -> Reader:
+    """FastAPI dependency: the process's reader. Async, because FastAPI runs a plain function in a thread."""
     return reader_for(get_engine())
 
 

@@ -197,13 +197,20 @@ def measure(server: Server, path: str, args: argparse.Namespace, headers: dict, 
     cpu_used = server.cpu_seconds() - cpu_before
     if server.process.poll() is not None:
         raise BenchmarkFailed(f"{server.name} died while serving {path}")
-    total = int(re.search(r"(\d+) requests in", output).group(1))
+
+    def field(pattern: str) -> str:
+        found = re.search(pattern, output, re.MULTILINE)
+        if found is None:
+            raise BenchmarkFailed(f"unexpected wrk output for {path}:\n{output}")
+        return found.group(1)
+
+    total = int(field(r"(\d+) requests in"))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     return Measurement(
-        requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        p50_ms=_ms(re.search(r"^\s+50%\s+(\S+)$", output, re.MULTILINE).group(1)),
-        p99_ms=_ms(re.search(r"^\s+99%\s+(\S+)$", output, re.MULTILINE).group(1)),
+        requests_per_second=float(field(r"Requests/sec:\s+([\d.]+)")),
+        p50_ms=_ms(field(r"^\s+50%\s+(\S+)\s*$")),
+        p99_ms=_ms(field(r"^\s+99%\s+(\S+)\s*$")),
         non_2xx=(int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, errors.groups())) if errors else 0),
         cpu_us_per_request=cpu_used / max(total, 1) * 1e6,
     )
@@ -255,11 +262,12 @@ def main() -> int:
                 )
                 print(
                     f"| {'request':<48} | {'app req/s':>9} | {'p50 ms':>6} | {'p99 ms':>6} | {'non-2xx':>7} | "
-                    f"{'CPU µs/req':>10} | {'baseline req/s':>14} | {'p50 ms':>6} | {'p99 ms':>6} | {'ratio':>5} |"
+                    f"{'CPU µs/req':>10} | {'baseline req/s':>14} | {'p50 ms':>6} | {'p99 ms':>6} | "
+                    f"{'CPU µs/req':>10} | {'ratio':>5} |"
                 )
                 print(
                     f"|{'-' * 50}|{'-' * 11}:|{'-' * 7}:|{'-' * 7}:|{'-' * 8}:|{'-' * 11}:|{'-' * 15}:|"
-                    f"{'-' * 7}:|{'-' * 7}:|{'-' * 6}:|"
+                    f"{'-' * 7}:|{'-' * 7}:|{'-' * 11}:|{'-' * 6}:|"
                 )
                 failures = 0
                 plan = [(f"GET {path}", path, headers if path.startswith("/me") else {}, None) for path in READ_PATHS]
@@ -273,7 +281,7 @@ def main() -> int:
                         f"| {label:<48} | {ours.requests_per_second:>9.0f} | {ours.p50_ms:>6.2f} | "
                         f"{ours.p99_ms:>6.2f} | {ours.non_2xx:>7} | {ours.cpu_us_per_request:>10.0f} | "
                         f"{theirs.requests_per_second:>14.0f} | {theirs.p50_ms:>6.2f} | {theirs.p99_ms:>6.2f} | "
-                        f"{ratio:>5.2f} |",
+                        f"{theirs.cpu_us_per_request:>10.0f} | {ratio:>5.2f} |",
                         flush=True,
                     )
                 print(f"app memory (RSS): {rss_before:.0f} MB after start-up, {app.rss_mb():.0f} MB after the run")

@@ -120,6 +120,27 @@ async def test_burst_larger_than_the_pool_gets_200_or_503_and_leaks_nothing(
     assert "Traceback" not in server.output()
 
 
+async def test_signed_in_burst_with_a_tiny_pool_never_waits_on_itself(fresh_database_url: str, tmp_path: Path) -> None:
+    """A request holds at most one pooled connection at a time, so a burst larger than the pool only queues.
+
+    (A route that read the signed-in user on one connection and its data on a second one deadlocked
+    here: every connection held by a request waiting for another, until the pool timed out with 503s.)
+    """
+    settings = {"DATABASE_URL": fresh_database_url, "AUTO_MIGRATE": "true", "DB_POOL_SIZE": "2"}
+    with running_app(tmp_path, **settings, DB_MAX_OVERFLOW="0", DB_POOL_TIMEOUT="10") as server:
+        headers = server.superuser_headers()
+        limits = httpx.Limits(max_connections=60)
+        async with httpx.AsyncClient(
+            base_url=server.base_url, timeout=ENOUGH, headers=headers, limits=limits
+        ) as client:
+            requests = [client.get("/me/notes") for _ in range(40)]
+            requests += [client.post("/me/notes", json={"pep_number": 8, "body": f"note {i}"}) for i in range(20)]
+            requests += [client.get("/users/me") for _ in range(20)]
+            statuses = Counter(r.status_code for r in await asyncio.gather(*requests))
+            assert statuses == {200: 60, 201: 20}, statuses
+            assert (await client.get("/me/notes")).json()["total"] == 20
+
+
 @needs_postgres
 async def test_racing_creates_give_one_201_one_409_and_one_row(fresh_database_url: str, tmp_path: Path) -> None:
     with running_app(tmp_path, DATABASE_URL=fresh_database_url, AUTO_MIGRATE="true") as server:

@@ -4,10 +4,12 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import bindparam
+from sqlmodel import select
 
 from app.auth.security import user_id_from_token
 from app.config import get_settings
-from app.db import SessionDep
+from app.reader import ReaderDep
 from app.responses import error_response
 from app.users.models import User
 
@@ -22,15 +24,23 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def current_user(session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
+USER_BY_ID = select(*User.__table__.c).where(User.__table__.c.id == bindparam("user_id"))
+
+
+async def current_user(reader: ReaderDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
+    """The signed-in user, as stored now: a snapshot, not attached to any session.
+
+    Read on the fast read path, so that no request holds a pooled connection while it waits for a
+    second one. A route that changes the account loads it in its own session.
+    """
     if token is None:
         raise _unauthorized("Not authenticated")
     user_id = user_id_from_token(token, get_settings())
-    user = await session.get(User, user_id) if user_id is not None else None
-    if user is None or not user.is_active:
+    row = await reader.first(USER_BY_ID, user_id=user_id) if user_id is not None else None
+    if row is None or not row["is_active"]:
         # A deleted or deactivated user's tokens stop working at once.
         raise _unauthorized("Invalid or expired token")
-    return user
+    return User.model_validate(row)
 
 
 async def current_superuser(user: Annotated[User, Depends(current_user)]) -> User:

@@ -35,7 +35,8 @@ async def read_me(user: CurrentUser) -> UserPublic:
 )
 async def update_me(session: SessionDep, user: CurrentUser, data: UserUpdateMe) -> UserPublic:
     """Change your name, or your password by sending `password` with `current_password`."""
-    return UserPublic.model_validate(await service.update_me(session, user, data))
+    account = await service.get_user(session, user.id)
+    return UserPublic.model_validate(await service.update_me(session, account, data))
 
 
 @router.get("", operation_id="users-list", summary="List users", responses=FORBIDDEN)
