@@ -95,7 +95,10 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def parseable_url(cls, value: str) -> str:
-        normalise_database_url(value)
+        url = normalise_database_url(value)
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            # The app reads and writes on separate connections, and each would get its own empty database.
+            raise ValueError("names no SQLite file: an in-memory database is not supported; use sqlite:///./app.db")
         return value
 
     @property

@@ -5,7 +5,7 @@ A list is read in one statement: the page's rows, each carrying the total as an 
 no row to carry it, costs a second statement for the count.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +19,7 @@ from sqlmodel.sql.expression import Select, SelectOfScalar
 from app.reader import Reader, Row
 
 ItemT = TypeVar("ItemT")
+PageT = TypeVar("PageT", bound="Page[Any]")
 
 # The largest id or offset the databases' INTEGER columns can hold.
 MAX_ID = 2_147_483_647
@@ -68,13 +69,25 @@ def paginated(statement: CoreSelect[Any], ordering: Sequence[Any]) -> CoreSelect
 
 
 async def read_page(
-    reader: Reader, page: CoreSelect[Any], count: CoreSelect[Any], params: PageParams, **values: Any
-) -> tuple[list[Row], int]:
-    """Run a `paginated()` statement that carries a `total` column; `count` answers for a page past the end."""
+    reader: Reader,
+    page_model: type[PageT],
+    statements: tuple[CoreSelect[Any], CoreSelect[Any]],
+    params: PageParams,
+    values: dict[str, Any],
+    shape_row: Callable[[Row], Row] | None = None,
+) -> PageT:
+    """Run a `paginated()` statement carrying a `total` column; its count statement answers past the end.
+
+    The rows, reshaped by `shape_row` if given, are validated as the page's items in one pass.
+    """
+    page, count = statements
     rows = await reader.all(page, limit=params.limit, offset=params.offset, **values)
     if rows:
-        return rows, rows[0]["total"]
-    if params.offset == 0:
-        return rows, 0
-    counted = await reader.first(count, **values)
-    return rows, counted["total"] if counted else 0
+        total = rows[0]["total"]
+    elif params.offset == 0:
+        total = 0
+    else:
+        counted = await reader.first(count, **values)
+        total = counted["total"] if counted else 0
+    items = [shape_row(row) for row in rows] if shape_row else rows
+    return page_model.model_validate({"items": items, "total": total, "limit": params.limit, "offset": params.offset})

@@ -16,6 +16,7 @@ Every value comes back converted as the ORM would convert it (dates, UTC times, 
 each column's own SQLAlchemy type does the conversion.
 """
 
+import logging
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import get_engine, prepare_sqlite_connection
 
+logger = logging.getLogger("app.reader")
+
 Row = dict[str, Any]
 Processor = Callable[[Any], Any] | None
 
@@ -47,7 +50,8 @@ class CompiledRead:
     # Values fixed in the statement itself (literals such as the "," in `"," || topic || ","`).
     fixed_values: Mapping[str, Any]
     column_names: tuple[str, ...]
-    column_processors: tuple[Processor, ...]
+    # (name, conversion) for the columns whose type converts the driver's value.
+    column_conversions: tuple[tuple[str, Callable[[Any], Any]], ...]
 
     def arguments(self, values: Mapping[str, Any]) -> list[Any]:
         """The positional arguments for the driver, in the order the SQL names them."""
@@ -62,11 +66,13 @@ class CompiledRead:
         ]
 
     def rows(self, records: Sequence[Sequence[Any]]) -> list[Row]:
-        names, processors = self.column_names, self.column_processors
-        return [
-            {name: value if p is None else p(value) for name, p, value in zip(names, processors, record, strict=True)}
-            for record in records
-        ]
+        rows = []
+        for record in records:
+            row = dict(zip(self.column_names, record, strict=True))
+            for name, convert in self.column_conversions:
+                row[name] = convert(row[name])
+            rows.append(row)
+        return rows
 
 
 @lru_cache(maxsize=512)
@@ -76,15 +82,14 @@ def compiled_read(statement: Select[Any], dialect: Dialect) -> CompiledRead:
     names = tuple(compiled.positiontup or ())
     binds = compiled.binds
     columns = list(statement.selected_columns)
+    conversions = [(c.key, c.type.dialect_impl(dialect).result_processor(dialect, None)) for c in columns]
     return CompiledRead(
         sql=compiled.string,
         parameter_names=names,
         parameter_processors=tuple(binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names),
         fixed_values={name: binds[name].effective_value for name in names if not binds[name].required},
         column_names=tuple(column.key for column in columns),
-        column_processors=tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
-        ),
+        column_conversions=tuple((name, convert) for name, convert in conversions if convert is not None),
     )
 
 
@@ -92,10 +97,15 @@ class Reader:
     """Runs read-only statements and returns their rows as dicts keyed by column name."""
 
     dialect: Dialect
+    # Log each statement, as the engine does with DEBUG=true (its `echo`).
+    echo: bool = False
 
     async def all(self, statement: Select[Any], **values: Any) -> list[Row]:
         compiled = compiled_read(statement, self.dialect)
-        return compiled.rows(await self._fetch(compiled.sql, compiled.arguments(values)))
+        arguments = compiled.arguments(values)
+        if self.echo:
+            logger.info("%s\n[reader] %r", compiled.sql, arguments)
+        return compiled.rows(await self._fetch(compiled.sql, arguments))
 
     async def first(self, statement: Select[Any], **values: Any) -> Row | None:
         rows = await self.all(statement, **values)
@@ -119,6 +129,7 @@ class PostgresReader(Reader):
     def __init__(self, engine: AsyncEngine, connection: asyncpg.Connection | None = None) -> None:
         self.engine = engine
         self.dialect = engine.dialect
+        self.echo = bool(engine.echo)
         self.connection = connection
 
     async def _fetch(self, sql: str, arguments: list[Any]) -> Sequence[Sequence[Any]]:
@@ -162,7 +173,8 @@ class SqliteReader(Reader):
 
     def __init__(self, engine: AsyncEngine, connection: sqlite3.Connection | None = None) -> None:
         self.dialect = engine.dialect
-        self.database = engine.url.database or ":memory:"
+        self.echo = bool(engine.echo)
+        self.database = engine.url.database
         self.connection = connection
 
     def _connect(self) -> sqlite3.Connection:

@@ -72,6 +72,12 @@ def test_bad_database_url_error_hides_the_url(monkeypatch: pytest.MonkeyPatch) -
     assert "hunter2" not in str(raised.value)
 
 
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "sqlite+aiosqlite://"])
+def test_an_in_memory_sqlite_database_is_refused_with_the_fix(url: str) -> None:
+    with pytest.raises(ConfigError, match=r"DATABASE_URL: names no SQLite file.*sqlite:///"):
+        load_settings(database_url=url)
+
+
 def test_environment_and_dotenv_are_read_and_unknown_variables_ignored(
     monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:

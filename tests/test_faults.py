@@ -94,6 +94,27 @@ async def test_connections_killed_by_the_server_are_replaced(fresh_database_url:
 
 
 @needs_postgres
+async def test_a_session_after_idle_connections_were_dropped_succeeds(fresh_database_url: str, tmp_path: Path) -> None:
+    """Platforms drop idle connections: one idle for a while is pinged before use, and replaced if dead.
+
+    Sign-in is the check: its first statement runs in a session (reads alone would retry instead).
+    """
+    database = normalise_database_url(fresh_database_url).database
+    with running_app(tmp_path, DATABASE_URL=fresh_database_url, AUTO_MIGRATE="true", DB_POOL_SIZE="2") as server:
+        server.superuser_headers()
+        await asyncio.sleep(1.5)  # longer than the app trusts an unused connection
+        killed = await admin_query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()",
+            db=database,
+        )
+        assert killed, "the app held no connection to kill"
+        headers = server.superuser_headers()  # raises unless the sign-in succeeds
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=ENOUGH, headers=headers) as client:
+            written = await client.post("/me/notes", json={"pep_number": 8, "body": "after"})
+            assert written.status_code == 201, written.text
+
+
+@needs_postgres
 async def test_burst_larger_than_the_pool_gets_200_or_503_and_leaks_nothing(
     fresh_database_url: str, tmp_path: Path
 ) -> None:

@@ -18,7 +18,6 @@ from app.authors.models import (
     AuthorDetail,
     AuthorListParams,
     AuthorPage,
-    AuthorSummary,
     AuthorUpdate,
 )
 from app.base import utcnow
@@ -73,10 +72,7 @@ def author_page_statements(searching: bool, sort: str) -> tuple[Select[Any], Sel
 
 async def list_authors(reader: Reader, params: AuthorListParams) -> AuthorPage:
     values = {"q": contains_pattern(params.q)} if params.q else {}
-    statement, count = author_page_statements(bool(values), params.sort)
-    rows, total = await read_page(reader, statement, count, params, **values)
-    items = [AuthorSummary.model_validate(row) for row in rows]
-    return AuthorPage(items=items, total=total, limit=params.limit, offset=params.offset)
+    return await read_page(reader, AuthorPage, author_page_statements(bool(values), params.sort), params, values)
 
 
 async def get_author(session: AsyncSession, author_id: int) -> Author:

@@ -37,10 +37,8 @@ async def list_notes(reader: Reader, owner: User, params: NoteListParams) -> Not
     values: dict[str, Any] = {"owner_id": owner.id}
     if params.pep_number is not None:
         values["pep_number"] = params.pep_number
-    statement, count = note_page_statements(params.pep_number is not None, params.sort)
-    rows, total = await read_page(reader, statement, count, params, **values)
-    items = [NotePublic.model_validate(row) for row in rows]
-    return NotePage(items=items, total=total, limit=params.limit, offset=params.offset)
+    statements = note_page_statements(params.pep_number is not None, params.sort)
+    return await read_page(reader, NotePage, statements, params, values)
 
 
 async def get_note(session: AsyncSession, owner: User, note_id: int) -> Note:

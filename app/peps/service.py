@@ -23,7 +23,6 @@ from app.peps.models import (
     PepDetail,
     PepListParams,
     PepPage,
-    PepSummary,
     PepUpdate,
 )
 from app.peps.queries import PEP_TABLE, SUMMARY_COLUMNS, author_pairs_of, with_author_names
@@ -113,10 +112,8 @@ def pep_page_statements(filters: frozenset[str], sort: str) -> tuple[Select[Any]
 
 async def list_peps(reader: Reader, params: PepListParams) -> PepPage:
     values = pep_filter_values(params)
-    statement, count = pep_page_statements(frozenset(values), params.sort)
-    rows, total = await read_page(reader, statement, count, params, **values)
-    items = [PepSummary.model_validate(with_author_names(row)) for row in rows]
-    return PepPage(items=items, total=total, limit=params.limit, offset=params.offset)
+    statements = pep_page_statements(frozenset(values), params.sort)
+    return await read_page(reader, PepPage, statements, params, values, with_author_names)
 
 
 async def get_pep(reader: Reader, number: int) -> PepDetail:
