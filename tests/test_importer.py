@@ -65,11 +65,31 @@ async def test_changes_in_the_feed_are_applied(session: AsyncSession) -> None:
         (json.dumps({"8": {**bundled_feed()["8"], "created": "31-Foo-2001"}}), "PEP 8: '31-Foo-2001' is not a date"),
         (json.dumps({"8": {**bundled_feed()["8"], "status": "Done"}}), "PEP 8: status:"),
         ("[1, 2]", "record 0: is not a JSON object"),
+        ('{"8": {"number": 8}, ', "is not valid JSON"),
+        ("42", "must hold a JSON object keyed by PEP number"),
+        ("", "is empty"),
+        (json.dumps({"8": bundled_feed()["8"], "0008": bundled_feed()["8"]}), "PEP 8 appears more than once"),
     ],
 )
 def test_bad_input_names_the_record(text: str, message: str) -> None:
     with pytest.raises(PepDataError, match=message):
         parse_feed(text, "feed.json")
+
+
+async def test_a_feed_larger_than_a_statement_can_carry_imports(session: AsyncSession) -> None:
+    """33,000 PEPs: more than asyncpg's 32,767 parameters, so only batched statements can write them."""
+    template = bundled_feed()["8"]
+    feed = {
+        str(number): {**template, "number": number, "author_names": [f"Bulk Author {number % 97}", "Guido van Rossum"]}
+        for number in range(10_000, 43_000)
+    }
+    peps_before = await count(session, Pep)
+    report = await import_peps(session, parse_feed(json.dumps(feed), "bulk"))
+    assert (report.created, report.updated, report.authors_created) == (33_000, 0, 97)
+    assert report.peps_in_database == peps_before + 33_000
+    assert (await get_pep(SessionReader(session), 42_999)).authors == ["Bulk Author 28", "Guido van Rossum"]
+    again = await import_peps(session, parse_feed(json.dumps(feed), "bulk"))
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 33_000)
 
 
 def test_feed_without_author_names_is_split_on_commas() -> None:

@@ -28,23 +28,38 @@ from app.peps.queries import PEP_TABLE, SUMMARY_COLUMNS, author_pairs_of, with_a
 from app.reader import Reader
 from app.sql import contains_any_case, contains_pattern
 
+# Names looked up or inserted per statement: inside every driver's limit on parameters.
+NAMES_PER_STATEMENT = 5000
+
+
+async def ensure_author_ids(session: AsyncSession, names: Iterable[str]) -> dict[str, int]:
+    """Author ids by name, inserting the missing names; safe when two requests add the same name at once."""
+    wanted = sorted(set(names))
+    ids: dict[str, int] = {}
+    connection = await session.connection()
+    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    author = Author.__table__.c
+    for start in range(0, len(wanted), NAMES_PER_STATEMENT):
+        chunk = wanted[start : start + NAMES_PER_STATEMENT]
+        found = await connection.execute(select(author.name, author.id).where(author.name.in_(chunk)))
+        ids |= {name: author_id for name, author_id in found.all()}
+        missing = [name for name in chunk if name not in ids]
+        if missing:
+            now = utcnow()
+            rows = [{"name": name, "created_at": now, "updated_at": now} for name in missing]
+            await connection.execute(insert(Author).values(rows).on_conflict_do_nothing(index_elements=["name"]))
+            added = await connection.execute(select(author.name, author.id).where(author.name.in_(missing)))
+            ids |= {name: author_id for name, author_id in added.all()}
+    return ids
+
 
 async def ensure_authors(session: AsyncSession, names: Iterable[str]) -> dict[str, Author]:
-    """Authors by name, inserting the missing ones; safe when two requests add the same name at once."""
-    wanted = set(names)
-    if not wanted:
+    """Authors by name as ORM objects (for a PEP's author links), inserting the missing ones."""
+    ids = await ensure_author_ids(session, names)
+    if not ids:
         return {}
-    statement = select(Author).where(col(Author.name).in_(wanted))
-    found = {author.name: author for author in (await session.exec(statement)).all()}
-    missing = wanted - found.keys()
-    if missing:
-        now = utcnow()
-        insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        rows = [{"name": name, "created_at": now, "updated_at": now} for name in sorted(missing)]
-        await session.exec(insert(Author).values(rows).on_conflict_do_nothing(index_elements=["name"]))
-        added = select(Author).where(col(Author.name).in_(missing))
-        found |= {author.name: author for author in (await session.exec(added)).all()}
-    return found
+    authors = await session.exec(select(Author).where(col(Author.id).in_(ids.values())))
+    return {author.name: author for author in authors.all()}
 
 
 def _pep_count() -> ColumnElement[int]:
