@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordBearer
 
-from app.auth.security import user_id_from_token
+from app.auth.sessions import SignedIn, signed_in
 from app.config import get_settings
 from app.db import SessionDep
 from app.responses import error_response
@@ -22,15 +22,18 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def current_user(session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
+async def current_session(session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> SignedIn:
     if token is None:
         raise _unauthorized("Not authenticated")
-    user_id = user_id_from_token(token, get_settings())
-    user = await session.get(User, user_id) if user_id is not None else None
-    if user is None or not user.is_active:
-        # A deleted or deactivated user's tokens stop working at once.
+    found = await signed_in(session, token, get_settings())
+    if found is None:
+        # Signed out, password changed, deactivated or deleted: the token stops working at once.
         raise _unauthorized("Invalid or expired token")
-    return user
+    return found
+
+
+async def current_user(found: Annotated[SignedIn, Depends(current_session)]) -> User:
+    return found.user
 
 
 async def current_superuser(user: Annotated[User, Depends(current_user)]) -> User:
@@ -39,6 +42,7 @@ async def current_superuser(user: Annotated[User, Depends(current_user)]) -> Use
     return user
 
 
+CurrentSession = Annotated[SignedIn, Depends(current_session)]
 CurrentUser = Annotated[User, Depends(current_user)]
 CurrentSuperuser = Annotated[User, Depends(current_superuser)]
 require_superuser = Depends(current_superuser)
