@@ -75,34 +75,29 @@ async def test_upgrading_keeps_users_and_their_notes(fresh_engine: AsyncEngine) 
             Pep(number=8, title="Style Guide", status="Active", type="Process", created=date(2001, 7, 5), url="u")
         )
         await session.commit()
+    add_user = (
+        "INSERT INTO user_account (email, is_active, is_superuser, created_at, updated_at, hashed_password) "
+        "VALUES (:email, true, false, :now, :now, 'x') RETURNING id"
+    )
     async with fresh_engine.begin() as connection:
+        for email in ("first@example.com", "\u0430dmin@example.com"):
+            user_id = (await connection.execute(text(add_user), {"email": email, "now": utcnow()})).scalar_one()
         await connection.execute(
             text(
-                "INSERT INTO user_account (id, email, is_active, is_superuser, created_at, updated_at, hashed_password) "
-                "VALUES (7, '\u0430dmin@example.com', true, false, :now, :now, 'x')"
+                "INSERT INTO note (body, user_id, pep_number, created_at, updated_at) VALUES ('kept', :id, 8, :now, :now)"
             ),
-            {"now": utcnow()},
-        )
-        await connection.execute(
-            text(
-                "INSERT INTO note (id, body, user_id, pep_number, created_at, updated_at) VALUES (3, 'kept', 7, 8, :now, :now)"
-            ),
-            {"now": utcnow()},
+            {"id": user_id, "now": utcnow()},
         )
     await migrate(fresh_engine, "upgrade", "head")
     async with fresh_engine.begin() as connection:
-        assert (await connection.execute(text("SELECT id, body FROM note"))).all() == [(3, "kept")]
-        skeleton = (await connection.execute(text("SELECT email_skeleton FROM user_account WHERE id = 7"))).scalar_one()
-        assert skeleton == "admin@example.com"
-        await connection.execute(text("DELETE FROM note"))
-        await connection.execute(text("DELETE FROM user_account"))
-        new_id = (
-            await connection.execute(
-                text(
-                    "INSERT INTO user_account (email, email_skeleton, is_active, is_superuser, created_at, updated_at, "
-                    "hashed_password) VALUES ('b@example.com', 'b@example.com', true, false, :now, :now, 'x') RETURNING id"
-                ),
-                {"now": utcnow()},
-            )
+        assert (await connection.execute(text("SELECT user_id, body FROM note"))).all() == [(user_id, "kept")]
+        skeleton = (
+            await connection.execute(text("SELECT email_skeleton FROM user_account WHERE id = :id"), {"id": user_id})
         ).scalar_one()
-    assert new_id > 7, "a deleted user's id was handed out again"
+        assert skeleton == "admin@example.com"
+        await connection.execute(text("DELETE FROM user_account WHERE id = :id"), {"id": user_id})
+        add_user_now = add_user.replace("(email,", "(email_skeleton, email,").replace("(:email,", "(:email, :email,")
+        new_id = (
+            await connection.execute(text(add_user_now), {"email": "b@example.com", "now": utcnow()})
+        ).scalar_one()
+    assert new_id > user_id, "a deleted user's id was handed out again"
