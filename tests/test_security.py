@@ -11,8 +11,9 @@ import pytest
 from httpx import AsyncClient
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from app.auth import security
 from app.config import DEFAULT_FORWARDED_ALLOW_IPS, get_settings
-from tests.conftest import IS_POSTGRES, PASSWORD, sign_in
+from tests.conftest import IS_POSTGRES, PASSWORD, StatementCounter, sign_in
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -180,3 +181,27 @@ async def test_the_default_trusted_proxies_resist_spoofed_addresses(peer: str, f
     scope = {"type": "http", "client": (peer, 1234), "headers": [(b"x-forwarded-for", forwarded_for.encode())]}
     await middleware(scope, None, None)
     assert seen_by_app == [seen]
+
+
+async def test_a_taken_email_costs_sign_up_as_much_as_a_free_one(
+    client: AsyncClient, make_user, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quick 409 told an attacker which addresses have accounts: both answers now hash the password."""
+    await make_user("taken@example.com")
+    hashed: list[str] = []
+    real_hash = security.password_hash.hash
+    monkeypatch.setattr(security.password_hash, "hash", lambda password: hashed.append(password) or real_hash(password))
+    taken = await client.post("/auth/register", json={"email": "taken@example.com", "password": PASSWORD})
+    free = await client.post("/auth/register", json={"email": "free@example.com", "password": PASSWORD})
+    assert (taken.status_code, free.status_code) == (409, 201)
+    assert len(hashed) == 2
+
+
+async def test_authenticating_a_request_costs_one_query(
+    client: AsyncClient, make_user, count_statements: StatementCounter
+) -> None:
+    """The user and their session are checked together: no second query, no write, no hash."""
+    _, headers = await make_user()
+    count_statements.statements.clear()
+    assert (await client.get("/users/me", headers=headers)).status_code == 200
+    assert count_statements.count == 1, count_statements.statements
