@@ -11,7 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from app.config import get_settings
 from app.db import dispose_engine, get_engine, session_scope
-from app.errors import NotFoundError, is_database_unavailable, short_reason
+from app.errors import AppError, is_database_unavailable, short_reason
 from app.peps.importer import BUNDLED_PEPS, PepDataError, import_peps, parse_feed, read_source
 from app.startup import SchemaOutOfDateError, prepare_database
 from app.users.models import Password
@@ -52,7 +52,7 @@ async def run_with_database(command: Coroutine[None, None, str]) -> str:
     try:
         await prepare_database(get_engine(), get_settings(), seed=False)
         return await command
-    except (PepDataError, SchemaOutOfDateError, ValidationError, NotFoundError) as error:
+    except (PepDataError, SchemaOutOfDateError, ValidationError, AppError) as error:
         raise CommandError(f"{str(error).rstrip('.')}. Nothing was written.") from None
     except Exception as error:
         if is_database_unavailable(error):

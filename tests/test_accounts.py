@@ -1,9 +1,12 @@
 """Sessions (refresh, rotation, sign-out, revocation), password reset by email, and operators' password tools."""
 
+import fcntl
 import os
+import pty
 import re
 import subprocess
 import sys
+import termios
 from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -238,6 +241,49 @@ def run_app_command(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def run_in_terminal(args: list[str], answers: list[str], **env: str) -> tuple[int, str]:
+    """Run a command with a pseudo-terminal as its controlling terminal, typing `answers` at its prompts."""
+    controller, terminal = pty.openpty()
+
+    def take_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(terminal, termios.TIOCSCTTY, 0)
+
+    environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **env}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", *args],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=environment,
+        preexec_fn=take_terminal,
+    )
+    os.close(terminal)
+    screen = b""
+    for answer in answers:
+        while b": " not in screen.rsplit(b"\n", 1)[-1]:
+            screen += os.read(controller, 1024)
+        os.write(controller, answer.encode() + b"\n")
+        screen += os.read(controller, 1024)
+    code = process.wait(timeout=120)
+    try:
+        while chunk := os.read(controller, 1024):
+            screen += chunk
+    except OSError:  # the terminal closed with the process
+        pass
+    os.close(controller)
+    return code, screen.decode(errors="replace")
+
+
+async def stored_password_hash(database_url: str, email: str) -> str:
+    engine = create_engine_for(load_settings(database_url=database_url))
+    try:
+        async with AsyncSession(engine) as session:
+            return (await session.exec(select(User.hashed_password).where(User.email == email))).one()
+    finally:
+        await engine.dispose()
+
+
 async def test_set_password_command(fresh_database_url: str) -> None:
     database = {"DATABASE_URL": fresh_database_url}
     created = run_app_command(
@@ -247,16 +293,27 @@ async def test_set_password_command(fresh_database_url: str) -> None:
     changed = run_app_command("set-password", "--email", " OPS@example.com", NEW_PASSWORD=NEW_PASSWORD, **database)
     assert changed.returncode == 0, changed.stderr
     assert "ops@example.com" in changed.stdout and NEW_PASSWORD not in changed.stdout + changed.stderr
+    assert await verify_password(NEW_PASSWORD, await stored_password_hash(fresh_database_url, "ops@example.com"))
     unknown = run_app_command("set-password", "--email", "nobody@example.com", NEW_PASSWORD=NEW_PASSWORD, **database)
     assert unknown.returncode == 1 and "No user has the email" in unknown.stderr
     weak = run_app_command("set-password", "--email", "ops@example.com", NEW_PASSWORD="short", **database)
     assert weak.returncode == 1 and "Nothing was written" in weak.stderr
     no_terminal = run_app_command("set-password", "--email", "ops@example.com", **database)
     assert no_terminal.returncode == 1 and "NEW_PASSWORD" in no_terminal.stderr
-    engine = create_engine_for(load_settings(database_url=fresh_database_url))
-    try:
-        async with AsyncSession(engine) as session:
-            user = (await session.exec(select(User).where(User.email == "ops@example.com"))).one()
-    finally:
-        await engine.dispose()
-    assert await verify_password(NEW_PASSWORD, user.hashed_password)
+
+
+async def test_set_password_command_asks_twice_in_a_terminal(fresh_database_url: str) -> None:
+    database = {"DATABASE_URL": fresh_database_url, "AUTO_MIGRATE": "true", "SEED_DEMO_DATA": "false"}
+    created = run_app_command(
+        "create-superuser", "--email", "ops@example.com", FIRST_SUPERUSER_PASSWORD="the first password", **database
+    )
+    assert created.returncode == 0, created.stderr
+    command = ["set-password", "--email", "ops@example.com"]
+    mistyped, screen = run_in_terminal(command, ["typed once", "typed twice"], **database)
+    assert mistyped == 1 and "the two passwords differ" in screen
+    code, screen = run_in_terminal(command, ["the terminal password"] * 2, **database)
+    assert code == 0, screen
+    assert "New password for ops@example.com" in screen and "the terminal password" not in screen
+    assert await verify_password(
+        "the terminal password", await stored_password_hash(fresh_database_url, "ops@example.com")
+    )

@@ -1,5 +1,6 @@
 """Rate limits on sign-in, sign-up and password reset: per account and per address, in the database or Redis."""
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from httpx import ASGITransport, AsyncClient
 
 from app.auth import rate_limits, security
 from app.auth.rate_limits import RedisRateLimiter, get_limits
-from app.config import get_settings
+from app.config import ConfigError, get_settings, load_settings
 from app.main import app
 from tests.conftest import PASSWORD, fresh_database, sign_in
 from tests.servers import SUPERUSER, running_app
@@ -142,3 +143,19 @@ async def test_limits_hold_across_worker_processes(tmp_path: Path, store: str) -
     assert statuses == [401] * 5 + [429] * 3
     assert refused.status_code == 429 and refused.headers["retry-after"]
     assert refusal_seconds < 1
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "complaint"),
+    [
+        (
+            "rate_limit_sign_in_per_account",
+            "ten a minute",
+            "RATE_LIMIT_SIGN_IN_PER_ACCOUNT: 'ten a minute' is not a rate limit",
+        ),
+        ("password_reset_url", "https://app.example/reset", "PASSWORD_RESET_URL: must contain {token}"),
+    ],
+)
+def test_malformed_account_settings_stop_start_up(variable: str, value: str, complaint: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(complaint)):
+        load_settings(**{variable: value})

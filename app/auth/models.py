@@ -43,11 +43,11 @@ class TokenPair(SQLModel):
     refresh_token: str = Field(description="Send to POST /auth/refresh for a new pair; used once.")
 
 
-RefreshToken = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+TokenText = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 
 
 class RefreshRequest(SQLModel):
-    refresh_token: RefreshToken
+    refresh_token: TokenText
 
 
 class PasswordResetRequest(SQLModel):
@@ -55,7 +55,7 @@ class PasswordResetRequest(SQLModel):
 
 
 class PasswordResetConfirm(SQLModel):
-    token: RefreshToken
+    token: TokenText
     new_password: Password
 
 
