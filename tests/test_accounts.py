@@ -126,6 +126,15 @@ async def test_a_superuser_sets_a_users_password(client: AsyncClient, make_user,
     assert (await sign_in(client, "forgetful@example.com", NEW_PASSWORD)).status_code == 200
 
 
+async def test_a_superuser_setting_their_own_password_stays_signed_in_here(client: AsyncClient, make_user) -> None:
+    admin, here = await make_user("boss@example.com", superuser=True)
+    elsewhere = bearer(await signed_in_pair(client, "boss@example.com"))
+    response = await client.patch(f"/users/{admin.id}", json={"password": NEW_PASSWORD}, headers=here)
+    assert response.status_code == 200
+    assert (await client.get("/users/me", headers=here)).status_code == 200
+    assert (await client.get("/users/me", headers=elsewhere)).status_code == 401
+
+
 async def test_swagger_authorize_flow_still_works(client: AsyncClient, make_user) -> None:
     """What /docs' Authorize button does: the password grant as a form, then the bearer token."""
     await make_user("swagger@example.com")

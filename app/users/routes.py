@@ -53,10 +53,10 @@ async def list_users(session: SessionDep, _: CurrentSuperuser, params: Annotated
     responses=FORBIDDEN | NOT_FOUND | SELF_CHANGE,
 )
 async def update_user(
-    session: SessionDep, acting: CurrentSuperuser, user_id: UserIdPath, data: UserUpdate
+    session: SessionDep, acting: CurrentSuperuser, me: CurrentSession, user_id: UserIdPath, data: UserUpdate
 ) -> UserPublic:
     """Deactivate, reactivate, promote or set a new password (superusers only); deactivating or a new password signs the user out."""
-    return UserPublic.model_validate(await service.update_user(session, acting, user_id, data))
+    return UserPublic.model_validate(await service.update_user(session, acting, user_id, data, me.session_id))
 
 
 @router.delete(

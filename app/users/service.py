@@ -119,13 +119,16 @@ async def list_users(session: AsyncSession, params: UserListParams) -> tuple[Seq
     return await fetch_page(session, statement, params, order_by(params.sort, sortable, col(User.id)))
 
 
-async def update_user(session: AsyncSession, acting: User, user_id: int, data: UserUpdate) -> User:
+async def update_user(
+    session: AsyncSession, acting: User, user_id: int, data: UserUpdate, acting_session: int | None = None
+) -> User:
     user = await get_user(session, user_id)
     changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"password"})
     if user.id == acting.id and (changes.get("is_active") is False or changes.get("is_superuser") is False):
         raise ConflictError("You cannot deactivate yourself or drop your own superuser rights")
     if data.password is not None:
-        await set_password(session, user, data.password)
+        # A superuser setting their own password stays signed in here, as with PATCH /users/me.
+        await set_password(session, user, data.password, keep_session=acting_session if user.id == acting.id else None)
     if changes.get("is_active") is False:
         # Reactivating the account later must not bring its old sessions back.
         await end_all_sessions(session, user.id)
