@@ -1,19 +1,24 @@
-"""Management commands: `python -m app import-peps [PATH_OR_URL]`, `python -m app create-superuser`."""
+"""Management commands: `python -m app import-peps [PATH_OR_URL]`, `create-superuser`, `set-password`."""
 
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import Coroutine
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from app.config import get_settings
 from app.db import dispose_engine, get_engine, session_scope
-from app.errors import is_database_unavailable, short_reason
+from app.errors import AppError, is_database_unavailable, short_reason
 from app.peps.importer import BUNDLED_PEPS, PepDataError, import_peps, parse_feed, read_source
 from app.startup import SchemaOutOfDateError, prepare_database
-from app.users.service import ensure_superuser
+from app.users.models import Password
+from app.users.service import ensure_superuser, set_password_by_email
+
+# Read by `set-password`; an environment variable, because a password on the command line shows in `ps`.
+NEW_PASSWORD_VARIABLE = "NEW_PASSWORD"
 
 
 class CommandError(Exception):
@@ -37,12 +42,17 @@ async def create_superuser_command(email: str, password: str) -> str:
         return await ensure_superuser(session, email, password)
 
 
+async def set_password_command(email: str, password: str) -> str:
+    async with session_scope() as session:
+        return await set_password_by_email(session, email, password)
+
+
 async def run_with_database(command: Coroutine[None, None, str]) -> str:
     """Bring the schema up to date (SQLite) or check it, run the command, and report failures plainly."""
     try:
         await prepare_database(get_engine(), get_settings(), seed=False)
         return await command
-    except (PepDataError, SchemaOutOfDateError, ValidationError) as error:
+    except (PepDataError, SchemaOutOfDateError, ValidationError, AppError) as error:
         raise CommandError(f"{str(error).rstrip('.')}. Nothing was written.") from None
     except Exception as error:
         if is_database_unavailable(error):
@@ -66,6 +76,23 @@ def superuser_credentials(email: str | None) -> tuple[str, str]:
     return email, password
 
 
+def new_password(email: str) -> str:
+    """From NEW_PASSWORD, or asked twice in a terminal; checked against the rules sign-up applies."""
+    password = os.environ.get(NEW_PASSWORD_VARIABLE)
+    if not password:
+        if not sys.stdin.isatty():
+            raise CommandError(f"set {NEW_PASSWORD_VARIABLE}, or run this in a terminal to be asked for it")
+        password = getpass.getpass(f"New password for {email}: ")
+        if getpass.getpass("The same again: ") != password:
+            raise CommandError("the two passwords differ. Nothing was written.")
+    try:
+        return TypeAdapter(Password).validate_python(password)
+    except ValidationError as error:
+        raise CommandError(
+            f"the password is not acceptable: {error.errors()[0]['msg']}. Nothing was written."
+        ) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app", description="PEP catalogue management commands.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -78,10 +105,17 @@ def main(argv: list[str] | None = None) -> int:
         help="Create the superuser (or promote an existing account); password from FIRST_SUPERUSER_PASSWORD or a prompt.",
     )
     superuser.add_argument("--email", help="The account's email (default: FIRST_SUPERUSER_EMAIL).")
+    password = commands.add_parser(
+        "set-password",
+        help=f"Set a user's password and sign them out everywhere; from {NEW_PASSWORD_VARIABLE} or a prompt.",
+    )
+    password.add_argument("--email", required=True, help="The account's email.")
     args = parser.parse_args(argv)
     try:
         if args.command == "import-peps":
             command = import_peps_command(args.source)
+        elif args.command == "set-password":
+            command = set_password_command(args.email, new_password(args.email))
         else:
             command = create_superuser_command(*superuser_credentials(args.email))
         print(asyncio.run(run_with_database(command)))

@@ -19,6 +19,11 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+# `__table_args__` for tables whose ids reach clients: SQLite would otherwise give a deleted row's id
+# to the next row (AUTOINCREMENT stops that). PostgreSQL sequences never reuse a value anyway.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -5,7 +5,8 @@ from functools import lru_cache
 from typing import Annotated, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from limits import parse
+from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
@@ -26,7 +27,23 @@ _PLACEHOLDER_KEYS = {
 }
 GENERATE_KEY_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
+# Whose X-Forwarded-For uvicorn believes (the start commands pass it, FORWARDED_ALLOW_IPS overrides it):
+# the loopback and private ranges platform routers connect from. A client on the internet cannot
+# connect from these, so it cannot pretend to be another address (which would dodge the rate limits).
+DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fd00::/8"
+
 logger = logging.getLogger("app.config")
+
+
+def _parseable_rate_limit(value: str) -> str:
+    try:
+        parse(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a rate limit; write it like 10/15 minutes or 100/hour") from None
+    return value
+
+
+RateLimitText = Annotated[str, AfterValidator(_parseable_rate_limit)]
 
 
 class ConfigError(RuntimeError):
@@ -57,11 +74,38 @@ class Settings(BaseSettings):
     auto_migrate: bool | None = None
     seed_demo_data: bool | None = None
 
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
+
     secret_key: str | None = Field(default=None, validate_default=True)
-    access_token_expire_minutes: int = Field(default=60, ge=1)
+    access_token_expire_minutes: int = Field(default=15, ge=1)
+    refresh_token_expire_days: int = Field(default=30, ge=1)
     allow_signup: bool | None = None
     first_superuser_email: str | None = None
     first_superuser_password: str | None = None
+
+    # Rate limits, in the `limits` notation: "10/15 minutes", "100/hour", "5/minute".
+    rate_limit_sign_in_per_account: RateLimitText = "10/15 minutes"
+    rate_limit_sign_in_per_address: RateLimitText = "50/15 minutes"
+    rate_limit_sign_up_per_account: RateLimitText = "5/hour"
+    rate_limit_sign_up_per_address: RateLimitText = "20/hour"
+    rate_limit_password_reset_per_account: RateLimitText = "3/hour"
+    rate_limit_password_reset_per_address: RateLimitText = "20/hour"
+    # Counters live in the database unless this is set (redis://host:6379/0, rediss://...).
+    redis_url: str | None = None
+    # Starts every key this app writes in Redis, so that several apps (or test runs) can share one server.
+    redis_key_prefix: str = Field(default="pep-catalogue", min_length=1, max_length=100)
+
+    public_url: str = "http://127.0.0.1:8000"
+    # Where the emailed link points: a frontend page that reads `token` and calls POST /auth/password-reset/confirm.
+    password_reset_url: str = "{public_url}/reset-password?token={token}"
+    password_reset_expire_minutes: int = Field(default=30, ge=1, le=1440)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "PEP catalogue <no-reply@localhost>"
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout: float = Field(default=10.0, gt=0)
 
     @field_validator("secret_key")
     @classmethod
@@ -99,6 +143,13 @@ class Settings(BaseSettings):
         if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
             # The app reads and writes on separate connections, and each would get its own empty database.
             raise ValueError("names no SQLite file: an in-memory database is not supported; use sqlite:///./app.db")
+        return value
+
+    @field_validator("password_reset_url")
+    @classmethod
+    def reset_url_has_a_token(cls, value: str) -> str:
+        if "{token}" not in value:
+            raise ValueError("must contain {token}, where the link carries the reset token")
         return value
 
     @property

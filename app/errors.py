@@ -1,9 +1,13 @@
 """Errors the services raise, and the handlers that turn every failure into JSON with `detail`."""
 
+import json
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -14,12 +18,15 @@ from starlette.types import Scope
 logger = logging.getLogger("app.errors")
 
 RETRY_AFTER_SECONDS = "5"
+# A 422 repeats the offending input only when it is this small; a client sent it and knows it anyway.
+MAX_ECHOED_INPUT_CHARS = 200
 
 
 class AppError(Exception):
     """An error a service raises for the client; `status_code` says which HTTP answer it becomes."""
 
     status_code = 400
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -34,6 +41,16 @@ class NotFoundError(AppError):
     """The thing asked for does not exist, or is not the asker's to see (404)."""
 
     status_code = 404
+
+
+class InvalidValueError(AppError):
+    """A value that passed validation but cannot be accepted (422, shaped like FastAPI's validation errors)."""
+
+    status_code = 422
+
+    def __init__(self, detail: str, field: str) -> None:
+        super().__init__(detail)
+        self.field = field
 
 
 class ConflictError(AppError):
@@ -68,6 +85,47 @@ def short_reason(error: BaseException) -> str:
     return type(cause).__name__
 
 
+def invalid_value(request: Request, message: str, field: str | None = None) -> JSONResponse:
+    """A 422 shaped like FastAPI's own (as the OpenAPI schema says), for a value refused after validation."""
+    where = "query" if request.method in ("GET", "HEAD") else "body"
+    problem = {"type": "value_error", "loc": [where, field] if field else [where], "msg": message, "input": None}
+    return JSONResponse({"detail": [problem]}, status_code=422)
+
+
+def _echoable(value: Any, limit: int) -> Any:
+    """`value` as JSON if it is small, finite and encodable (no NaN, no lone surrogate); otherwise None."""
+    try:
+        encoded = json.dumps(jsonable_encoder(value), allow_nan=False, ensure_ascii=False)
+        encoded.encode("utf-8")
+    except (ValueError, TypeError, UnicodeEncodeError):
+        return None
+    return json.loads(encoded) if len(encoded) <= limit else None
+
+
+def _printable(text: object) -> object:
+    """A location or message part that can always be sent: shortened, lone surrogates escaped."""
+    if not isinstance(text, str):
+        return text
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= MAX_ECHOED_INPUT_CHARS else text[:MAX_ECHOED_INPUT_CHARS] + "…"
+
+
+def safe_validation_errors(errors: Any) -> list[dict[str, Any]]:
+    """FastAPI's validation problems, without large or unserialisable input a client could use to make us choke."""
+    problems = []
+    for error in errors:
+        problem = {
+            "type": error["type"],
+            "loc": [_printable(part) for part in error["loc"]],
+            "msg": _printable(error["msg"]),
+            "input": _echoable(error.get("input"), MAX_ECHOED_INPUT_CHARS),
+        }
+        if "ctx" in error and (ctx := _echoable(error["ctx"], MAX_ECHOED_INPUT_CHARS)) is not None:
+            problem["ctx"] = ctx
+        problems.append(problem)
+    return problems
+
+
 def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
     """Every method some route serves at this request's path (asked of the router, however nested)."""
     return [
@@ -80,7 +138,20 @@ def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, error: AppError) -> JSONResponse:
-        return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+
+    @app.exception_handler(InvalidValueError)
+    async def invalid_value_error(request: Request, error: InvalidValueError) -> JSONResponse:
+        return invalid_value(request, error.detail, error.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": safe_validation_errors(error.errors())}, status_code=422)
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def not_text(request: Request, error: UnicodeEncodeError) -> JSONResponse:
+        # JSON may spell a lone surrogate ("\ud800"); Python accepts it, but no database stores it.
+        return invalid_value(request, "A value cannot be stored: it holds a lone surrogate, which is not text.")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
@@ -97,16 +168,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def database_error(request: Request, error: Exception) -> JSONResponse:
         if is_invalid_data(error):
-            # Shaped like every other 422 (FastAPI's validation errors), as the OpenAPI schema says.
-            message = str(getattr(error, "orig", error)).splitlines()[0]
-            where = "query" if request.method in ("GET", "HEAD") else "body"
-            problem = {
-                "type": "value_error",
-                "loc": [where],
-                "msg": f"A value cannot be stored: {message}",
-                "input": None,
-            }
-            return JSONResponse({"detail": [problem]}, status_code=422)
+            # The driver's message would quote the value and the database's internals: its code says enough.
+            sqlstate = error.orig.sqlstate
+            logger.info("Invalid data on %s %s: SQLSTATE %s", request.method, request.url.path, sqlstate)
+            return invalid_value(
+                request,
+                f"A value cannot be stored: the database refused it (SQLSTATE {sqlstate}: "
+                "for example a NUL character in text, or a number out of range).",
+            )
         if not is_database_unavailable(error):
             return await unexpected(request, error)
         logger.warning("Database unavailable on %s %s: %s", request.method, request.url.path, short_reason(error))

@@ -13,6 +13,7 @@ from app.config import get_settings
 from app.db import dispose_engine, get_engine
 from app.errors import install_error_handlers
 from app.health import router as health_router
+from app.middleware import HardeningMiddleware
 from app.notes.routes import router as notes_router
 from app.peps.routes import router as peps_router
 from app.startup import describe_startup, prepare_database
@@ -25,6 +26,7 @@ A catalogue of Python Enhancement Proposals and their authors.
 
 Reading the catalogue is public. Changing it needs a superuser: sign up with `POST /auth/register`,
 then press **Authorize** and sign in with your email and password. Your notes live under `/me/notes`.
+Access tokens last minutes; `POST /auth/refresh` trades the refresh token for a new pair, `POST /auth/logout` signs out.
 
 Lists take `limit` and `offset` and answer `{items, total, limit, offset}`. Every error is JSON with a `detail` key.
 """
@@ -52,6 +54,8 @@ def create_app() -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    # Added last, so it wraps everything else: CORS answers get its headers too.
+    app.add_middleware(HardeningMiddleware, max_body_bytes=settings.max_request_body_bytes)
     install_error_handlers(app)
     # FastAPI tries routers in this order for every request: the catalogue's reads come first. It is
     # also the order of the sections in /docs.

@@ -188,12 +188,21 @@ def make_app(database_url: str, secret_key: str) -> Starlette:
         return json_response({"items": items, "total": total, "limit": limit, "offset": offset})
 
     async def signed_in_user(request: Request) -> int | None:
+        """The app's check: an access token whose user is active and whose session still exists."""
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         try:
-            user_id = int(jwt.decode(token, secret_key, algorithms=["HS256"])["sub"])
+            claims = jwt.decode(token, secret_key, algorithms=["HS256"], options={"require": ["exp", "typ"]})
+            user_id, session_id = int(claims["sub"]), int(claims["sid"])
         except (jwt.PyJWTError, ValueError, KeyError):
             return None
-        found = await db.fetch(f"SELECT id FROM user_account WHERE id = {p(1)} AND is_active", user_id)
+        if claims["typ"] != "access":
+            return None
+        found = await db.fetch(
+            "SELECT user_account.* FROM user_account JOIN auth_session ON auth_session.user_id = user_account.id "
+            f"WHERE user_account.id = {p(1)} AND auth_session.id = {p(2)} AND user_account.is_active",
+            user_id,
+            session_id,
+        )
         return user_id if found else None
 
     async def notes(request: Request) -> Response:

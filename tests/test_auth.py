@@ -8,11 +8,7 @@ from httpx import AsyncClient
 
 from app.auth import security
 from app.config import get_settings
-from tests.conftest import PASSWORD
-
-
-async def sign_in(client: AsyncClient, email: str, password: str = PASSWORD):
-    return await client.post("/auth/token", data={"username": email, "password": password})
+from tests.conftest import PASSWORD, sign_in
 
 
 async def test_register_then_sign_in_then_read_me(client: AsyncClient) -> None:
@@ -140,7 +136,7 @@ async def test_token_carries_no_secret_and_expires(make_user) -> None:
     claims = jwt.decode(headers["Authorization"].split()[1], options={"verify_signature": False})
     assert claims["sub"] == str(user.id)
     assert claims["exp"] - claims["iat"] == get_settings().access_token_expire_minutes * 60
-    assert set(claims) == {"sub", "iat", "exp"}
+    assert set(claims) == {"sub", "sid", "typ", "iat", "exp"} and claims["typ"] == "access"
 
 
 async def test_deactivated_users_tokens_stop_working(client: AsyncClient, make_user, superuser_headers: dict) -> None:

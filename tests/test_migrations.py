@@ -1,19 +1,23 @@
 """Alembic: the revisions run up and down on both databases and match the models exactly."""
 
 from collections.abc import AsyncIterator
+from datetime import date
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 import app.models  # noqa: F401 - every table on the metadata
+from app.base import utcnow
 from app.config import load_settings
 from app.db import create_engine_for
+from app.peps.models import Pep
 from app.startup import alembic_config, head_revision
 
 
@@ -61,3 +65,39 @@ async def test_models_and_migrations_do_not_drift(fresh_engine: AsyncEngine) -> 
 
     async with fresh_engine.connect() as connection:
         assert await connection.run_sync(differences) == []
+
+
+async def test_upgrading_keeps_users_and_their_notes(fresh_engine: AsyncEngine) -> None:
+    """The accounts revision copies tables on SQLite; no note may be lost to the user table's cascade."""
+    await migrate(fresh_engine, "upgrade", "0c0f5f8b68e0")
+    async with AsyncSession(fresh_engine) as session:  # the PEP table is the same at both revisions
+        session.add(
+            Pep(number=8, title="Style Guide", status="Active", type="Process", created=date(2001, 7, 5), url="u")
+        )
+        await session.commit()
+    add_user = (
+        "INSERT INTO user_account (email, is_active, is_superuser, created_at, updated_at, hashed_password) "
+        "VALUES (:email, true, false, :now, :now, 'x') RETURNING id"
+    )
+    async with fresh_engine.begin() as connection:
+        for email in ("first@example.com", "\u0430dmin@example.com"):
+            user_id = (await connection.execute(text(add_user), {"email": email, "now": utcnow()})).scalar_one()
+        await connection.execute(
+            text(
+                "INSERT INTO note (body, user_id, pep_number, created_at, updated_at) VALUES ('kept', :id, 8, :now, :now)"
+            ),
+            {"id": user_id, "now": utcnow()},
+        )
+    await migrate(fresh_engine, "upgrade", "head")
+    async with fresh_engine.begin() as connection:
+        assert (await connection.execute(text("SELECT user_id, body FROM note"))).all() == [(user_id, "kept")]
+        skeleton = (
+            await connection.execute(text("SELECT email_skeleton FROM user_account WHERE id = :id"), {"id": user_id})
+        ).scalar_one()
+        assert skeleton == "admin@example.com"
+        await connection.execute(text("DELETE FROM user_account WHERE id = :id"), {"id": user_id})
+        add_user_now = add_user.replace("(email,", "(email_skeleton, email,").replace("(:email,", "(:email, :email,")
+        new_id = (
+            await connection.execute(text(add_user_now), {"email": "b@example.com", "now": utcnow()})
+        ).scalar_one()
+    assert new_id > user_id, "a deleted user's id was handed out again"

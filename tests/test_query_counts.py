@@ -1,7 +1,5 @@
 """Reads cost a fixed number of statements however many rows or authors come back (no N+1)."""
 
-import asyncio
-
 import pytest
 from httpx import AsyncClient
 
@@ -9,13 +7,10 @@ from tests.conftest import StatementCounter
 
 
 async def statements_for(client: AsyncClient, counter: StatementCounter, url: str) -> int:
-    # asyncpg calls its query loggers on the event loop's next turn: let earlier calls land first.
-    await asyncio.sleep(0)
-    counter.statements.clear()
+    await counter.reset()
     response = await client.get(url)
     assert response.status_code == 200
-    await asyncio.sleep(0)
-    return counter.count
+    return await counter.count()
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import bindparam
-from sqlmodel import select
 
-from app.auth.security import user_id_from_token
+from app.auth.sessions import SignedIn, signed_in
 from app.config import get_settings
 from app.reader import ReaderDep
 from app.responses import error_response
@@ -24,23 +22,22 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-USER_BY_ID = select(*User.__table__.c).where(User.__table__.c.id == bindparam("user_id"))
-
-
-async def current_user(reader: ReaderDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
-    """The signed-in user, as stored now: a snapshot, not attached to any session.
-
-    Read on the fast read path, so that no request holds a pooled connection while it waits for a
-    second one. A route that changes the account loads it in its own session.
-    """
+async def current_session(reader: ReaderDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> SignedIn:
+    """Who sent the access token. Read on the fast read path, before any session takes a connection:
+    no request holds one pooled connection while it waits for a second."""
     if token is None:
         raise _unauthorized("Not authenticated")
-    user_id = user_id_from_token(token, get_settings())
-    row = await reader.first(USER_BY_ID, user_id=user_id) if user_id is not None else None
-    if row is None or not row["is_active"]:
-        # A deleted or deactivated user's tokens stop working at once.
+    found = await signed_in(reader, token, get_settings())
+    if found is None:
+        # Signed out, password changed, deactivated or deleted: the token stops working at once.
         raise _unauthorized("Invalid or expired token")
-    return User.model_validate(row)
+    return found
+
+
+async def current_user(found: Annotated[SignedIn, Depends(current_session)]) -> User:
+    """The signed-in user as stored now: a snapshot, in no session. A route that changes the account
+    loads it in its own session."""
+    return found.user
 
 
 async def current_superuser(user: Annotated[User, Depends(current_user)]) -> User:
@@ -49,6 +46,7 @@ async def current_superuser(user: Annotated[User, Depends(current_user)]) -> Use
     return user
 
 
+CurrentSession = Annotated[SignedIn, Depends(current_session)]
 CurrentUser = Annotated[User, Depends(current_user)]
 CurrentSuperuser = Annotated[User, Depends(current_superuser)]
 require_superuser = Depends(current_superuser)

@@ -1,20 +1,39 @@
-"""Sign-up and sign-in: `POST /auth/register` and `POST /auth/token` (the OAuth2 password flow)."""
+"""Accounts from the outside: sign up, sign in (the OAuth2 password flow), refresh, sign out, reset a password."""
 
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.auth.security import create_access_token
+from app.auth import mail, sessions
+from app.auth.dependencies import UNAUTHORIZED, CurrentSession
+from app.auth.models import Accepted, PasswordResetConfirm, PasswordResetRequest, RefreshRequest, TokenPair
+from app.auth.rate_limits import account_key, check_rate_limits, client_address, forget_attempts, get_limits
+from app.auth.security import decode_token, encode_token, parse_id, password_fingerprint
 from app.config import get_settings
 from app.db import SessionDep
 from app.responses import UNAVAILABLE, UNREADABLE_BODY, error_response
 from app.users import service
-from app.users.models import Token, UserPublic, UserRegister
+from app.users.emails import normalise_email
+from app.users.models import UserPublic, UserRegister
 
+TOO_MANY = {
+    429: error_response(
+        "Too many attempts from this address or for this account; wait `Retry-After` seconds.",
+        "Too many attempts; try again in 840 seconds.",
+    )
+}
 router = APIRouter(prefix="/auth", tags=["auth"], responses=UNAVAILABLE | UNREADABLE_BODY)
 
 BAD_CREDENTIALS = "Incorrect email or password"
+RESET_ACCEPTED = "If an account has this email, a link to reset its password is on its way."
+# Token answers hold credentials: no browser, proxy or CDN may keep a copy (RFC 6749, section 5.1).
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 @router.post(
@@ -25,12 +44,18 @@ BAD_CREDENTIALS = "Incorrect email or password"
     responses={
         403: error_response("Sign-up is switched off (ALLOW_SIGNUP).", "Sign-up is closed"),
         409: error_response("The email is taken.", "A user with this email already exists"),
-    },
+    }
+    | TOO_MANY,
 )
-async def register(session: SessionDep, data: UserRegister, response: Response) -> UserPublic:
+async def register(session: SessionDep, data: UserRegister, request: Request, response: Response) -> UserPublic:
     """Create an account with an email and a password; sign in with `POST /auth/token`."""
     if not get_settings().signup_open:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Sign-up is closed")
+    limits = get_limits()
+    await check_rate_limits(
+        session,
+        [(limits.sign_up_per_account, account_key(data.email)), (limits.sign_up_per_address, client_address(request))],
+    )
     user = await service.register_user(session, data)
     response.headers["Location"] = "/users/me"
     return UserPublic.model_validate(user)
@@ -43,15 +68,105 @@ async def register(session: SessionDep, data: UserRegister, response: Response) 
     responses={
         401: error_response("Wrong email or password.", BAD_CREDENTIALS),
         403: error_response("The account is deactivated.", "This account is deactivated"),
-    },
+    }
+    | TOO_MANY,
 )
-async def token(session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
-    """Exchange email (as `username`) and password for a bearer token; `/docs`' Authorize button uses this."""
+async def token(
+    session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, response: Response
+) -> TokenPair:
+    """Exchange email (as `username`) and password for an access and a refresh token; `/docs`' Authorize uses this."""
+    limits = get_limits()
+    try:
+        account = account_key(normalise_email(form.username))
+    except ValueError:
+        account = account_key(form.username)
+    # Counted before the password is checked: over the limit, a guess costs no Argon2 hash.
+    await check_rate_limits(
+        session, [(limits.sign_in_per_account, account), (limits.sign_in_per_address, client_address(request))]
+    )
     user = await service.authenticate(session, form.username, form.password)
     if user is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, detail=BAD_CREDENTIALS, headers={"WWW-Authenticate": "Bearer"}
-        )
+        raise _unauthorized(BAD_CREDENTIALS)
     if not user.is_active:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="This account is deactivated")
-    return Token(access_token=create_access_token(user.id, get_settings()))
+    await forget_attempts(session, limits.sign_in_per_account, account)
+    response.headers.update(NO_STORE)
+    return await sessions.start_session(session, user, get_settings())
+
+
+@router.post(
+    "/refresh",
+    operation_id="auth-refresh",
+    summary="Refresh a sign-in",
+    responses={401: error_response("The refresh token is invalid, expired or used.", "Invalid or expired token")},
+)
+async def refresh(session: SessionDep, data: RefreshRequest, response: Response) -> TokenPair:
+    """Trade a refresh token for a new pair; each refresh token works once, and a reused one ends its session."""
+    pair = await sessions.refresh_session(session, data.refresh_token, get_settings())
+    if pair is None:
+        raise _unauthorized("Invalid or expired token")
+    response.headers.update(NO_STORE)
+    return pair
+
+
+@router.post(
+    "/logout",
+    operation_id="auth-logout",
+    summary="Sign out",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=UNAUTHORIZED,
+)
+async def logout(session: SessionDep, signed_in: CurrentSession) -> None:
+    """End this session: its access and refresh tokens stop working at once."""
+    await sessions.end_session(session, signed_in.session_id)
+
+
+@router.post(
+    "/password-reset",
+    operation_id="auth-password-reset",
+    summary="Ask for a password reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=TOO_MANY,
+)
+async def request_password_reset(
+    session: SessionDep, data: PasswordResetRequest, request: Request, background: BackgroundTasks
+) -> Accepted:
+    """Email a one-time reset link if an account has this address; the answer is the same either way."""
+    settings, limits = get_settings(), get_limits()
+    await check_rate_limits(
+        session,
+        [
+            (limits.password_reset_per_account, account_key(data.email)),
+            (limits.password_reset_per_address, client_address(request)),
+        ],
+    )
+    user = await service.get_user_by_email(session, data.email)
+    if user is not None and user.is_active:
+        reset_token = encode_token(
+            "reset",
+            timedelta(minutes=settings.password_reset_expire_minutes),
+            settings,
+            sub=str(user.id),
+            pwd=password_fingerprint(user.hashed_password),
+        )
+        # Sent after the answer, so that its timing does not tell whether the account exists.
+        background.add_task(mail.send_password_reset, user.email, reset_token, settings)
+    return Accepted(detail=RESET_ACCEPTED)
+
+
+@router.post(
+    "/password-reset/confirm",
+    operation_id="auth-password-reset-confirm",
+    summary="Set a new password with a reset link",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={400: error_response("The link is invalid, expired or used.", "This reset link is invalid or expired")},
+)
+async def confirm_password_reset(session: SessionDep, data: PasswordResetConfirm) -> None:
+    """Set the password with the emailed token; every existing session of the account ends."""
+    claims = decode_token(data.token, "reset", get_settings())
+    user_id = parse_id(claims.get("sub")) if claims else None
+    fingerprint = claims.get("pwd") if claims else None
+    if user_id is None or not isinstance(fingerprint, str):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="This reset link is invalid or expired")
+    if not await service.reset_password(session, user_id, fingerprint, data.new_password):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="This reset link is invalid or expired")

@@ -1,19 +1,33 @@
-"""Password hashing (Argon2 through pwdlib) and signed, expiring access tokens (JWT through PyJWT)."""
+"""Password hashing (Argon2 through pwdlib) and the signed tokens (JWT through PyJWT) sign-in hands out.
+
+Three kinds of token share the signing key, so each carries `typ` and is accepted only where its
+kind belongs: `access` (short-lived, names a session), `refresh` (long-lived, one use), `reset`
+(emailed, valid until the password changes or it expires).
+"""
 
 import asyncio
+import hashlib
+import re
 from datetime import timedelta
+from typing import Any, Literal
 
 import jwt
 from pwdlib import PasswordHash
 
 from app.base import utcnow
 from app.config import Settings
+from app.pagination import MAX_ID
 
 ALGORITHM = "HS256"
 password_hash = PasswordHash.recommended()
 
 # Checked when an email is unknown, so that a wrong email costs as much time as a wrong password.
 _DUMMY_HASH = password_hash.hash("not-a-real-password")
+
+# Ids are positive 32-bit integers; anything else in a token is a forgery and must not reach the database.
+_ID = re.compile(r"[1-9][0-9]{0,9}")
+
+TokenKind = Literal["access", "refresh", "reset"]
 
 
 async def hash_password(password: str) -> str:
@@ -27,16 +41,28 @@ async def verify_password(password: str, hashed: str | None) -> bool:
     return matches and hashed is not None
 
 
-def create_access_token(user_id: int, settings: Settings) -> str:
+def password_fingerprint(hashed_password: str) -> str:
+    """Changes whenever the password does (a new hash has a new salt): binds a reset token to one password."""
+    return hashlib.sha256(hashed_password.encode()).hexdigest()[:32]
+
+
+def encode_token(kind: TokenKind, lifetime: timedelta, settings: Settings, **claims: Any) -> str:
     now = utcnow()
-    claims = {"sub": str(user_id), "iat": now, "exp": now + timedelta(minutes=settings.access_token_expire_minutes)}
-    return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
+    return jwt.encode({**claims, "typ": kind, "iat": now, "exp": now + lifetime}, settings.secret_key, ALGORITHM)
 
 
-def user_id_from_token(token: str, settings: Settings) -> int | None:
-    """The user id a valid token names; None for a forged, expired, malformed or wrong-algorithm token."""
+def decode_token(token: str, kind: TokenKind, settings: Settings) -> dict[str, Any] | None:
+    """The claims of a valid token of this kind; None for a forged, expired, malformed or other-kind token."""
     try:
-        claims = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
-        return int(claims["sub"])
-    except (jwt.PyJWTError, ValueError):  # any failure PyJWT reports, or a `sub` that is not an id
+        claims = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM], options={"require": ["exp", "typ"]})
+    except jwt.PyJWTError:  # any failure PyJWT reports
         return None
+    return claims if claims["typ"] == kind else None
+
+
+def parse_id(value: object) -> int | None:
+    """A database id from a token claim, or None if it is not a decimal positive 32-bit integer."""
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None

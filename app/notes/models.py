@@ -5,7 +5,7 @@ from typing import Literal
 
 from sqlmodel import Field, SQLModel
 
-from app.base import Timestamps
+from app.base import NEVER_REUSE_IDS, Timestamps
 from app.pagination import Page, PageParams
 from app.peps.models import PepNumber
 
@@ -16,6 +16,7 @@ class NoteBase(SQLModel):
 
 class Note(Timestamps, NoteBase, table=True):
     __tablename__ = "note"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     # ON DELETE CASCADE: deleting a user or a PEP deletes its notes in the database itself.

@@ -3,16 +3,22 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, EmailStr, StrictBool, StringConstraints
+from pydantic import AfterValidator, StrictBool, StringConstraints, WithJsonSchema
 from sqlmodel import Field, SQLModel
 
-from app.base import Timestamps
+from app.base import NEVER_REUSE_IDS, Timestamps
 from app.pagination import Page, PageParams
+from app.users.emails import normalise_email
 
 PASSWORD_MIN_LENGTH = 8
 
-# Emails compare case-insensitively, so they are stored lower-cased.
-Email = Annotated[EmailStr, AfterValidator(str.lower)]
+# Every address a client sends goes through normalise_email, so one account has one spelling.
+Email = Annotated[
+    str,
+    StringConstraints(max_length=320),
+    AfterValidator(normalise_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 320}),
+]
 Password = Annotated[str, StringConstraints(min_length=PASSWORD_MIN_LENGTH, max_length=128)]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
@@ -26,9 +32,12 @@ class UserBase(SQLModel):
 
 class User(Timestamps, UserBase, table=True):
     __tablename__ = "user_account"  # "user" is a reserved word in PostgreSQL
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     hashed_password: str = Field(max_length=255)
+    # email_skeleton(email): two accounts whose addresses look alike cannot both exist.
+    email_skeleton: str = Field(max_length=320, index=True)
 
 
 class UserRegister(SQLModel):
@@ -46,9 +55,10 @@ class UserUpdateMe(SQLModel):
 
 
 class UserUpdate(SQLModel):
-    """What a superuser may change about another account."""
+    """What a superuser may change about another account; a new `password` signs the user out everywhere."""
 
     full_name: FullName | None = None
+    password: Password | None = None
     is_active: StrictBool | None = None
     is_superuser: StrictBool | None = None
 
@@ -71,8 +81,3 @@ class UserListParams(PageParams):
     sort: Literal["email", "-email", "created_at", "-created_at"] = Field(
         "email", description="Sort key; a leading `-` sorts descending."
     )
-
-
-class Token(SQLModel):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"

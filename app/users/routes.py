@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from app.auth.dependencies import FORBIDDEN, UNAUTHORIZED, CurrentSuperuser, CurrentUser
+from app.auth.dependencies import FORBIDDEN, UNAUTHORIZED, CurrentSession, CurrentSuperuser, CurrentUser
 from app.db import SessionDep
 from app.pagination import MAX_ID
 from app.responses import UNAVAILABLE, UNREADABLE_BODY, error_response
@@ -33,10 +33,10 @@ async def read_me(user: CurrentUser) -> UserPublic:
     summary="Update my account",
     responses={400: error_response("The current password is wrong.", "current_password is missing or incorrect")},
 )
-async def update_me(session: SessionDep, user: CurrentUser, data: UserUpdateMe) -> UserPublic:
-    """Change your name, or your password by sending `password` with `current_password`."""
-    account = await service.get_user(session, user.id)
-    return UserPublic.model_validate(await service.update_me(session, account, data))
+async def update_me(session: SessionDep, me: CurrentSession, data: UserUpdateMe) -> UserPublic:
+    """Change your name, or your password (with `current_password`), which signs out your other sessions."""
+    account = await service.get_user(session, me.user.id)
+    return UserPublic.model_validate(await service.update_me(session, account, data, me.session_id))
 
 
 @router.get("", operation_id="users-list", summary="List users", responses=FORBIDDEN)
@@ -54,10 +54,10 @@ async def list_users(session: SessionDep, _: CurrentSuperuser, params: Annotated
     responses=FORBIDDEN | NOT_FOUND | SELF_CHANGE,
 )
 async def update_user(
-    session: SessionDep, acting: CurrentSuperuser, user_id: UserIdPath, data: UserUpdate
+    session: SessionDep, acting: CurrentSuperuser, me: CurrentSession, user_id: UserIdPath, data: UserUpdate
 ) -> UserPublic:
-    """Deactivate, reactivate or promote an account (superusers only); a deactivated user's tokens stop working."""
-    return UserPublic.model_validate(await service.update_user(session, acting, user_id, data))
+    """Deactivate, reactivate, promote or set a new password (superusers only); deactivating or a new password signs the user out."""
+    return UserPublic.model_validate(await service.update_user(session, acting, user_id, data, me.session_id))
 
 
 @router.delete(

@@ -2,35 +2,56 @@
 
 from collections.abc import Sequence
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.auth.security import hash_password, verify_password
+from app.auth.security import hash_password, password_fingerprint, verify_password
+from app.auth.sessions import end_all_sessions
 from app.base import utcnow
-from app.errors import BadRequestError, ConflictError, NotFoundError
+from app.errors import BadRequestError, ConflictError, InvalidValueError, NotFoundError
 from app.pagination import fetch_page, order_by
+from app.users.emails import email_skeleton, normalise_email
 from app.users.models import User, UserListParams, UserRegister, UserUpdate, UserUpdateMe
+
+TAKEN = "A user with this email already exists"
 
 
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    return (await session.exec(select(User).where(User.email == email.lower()))).first()
+    """The account with this address, however it was typed; None for an unknown or malformed one."""
+    try:
+        email = normalise_email(email)
+    except ValueError:
+        return None
+    return (await session.exec(select(User).where(User.email == email))).first()
 
 
 async def register_user(session: AsyncSession, data: UserRegister, is_superuser: bool = False) -> User:
-    if await get_user_by_email(session, data.email) is not None:
-        raise ConflictError("A user with this email already exists")
+    # Hashed first, so that a taken address answers no faster than a free one.
+    hashed_password = await hash_password(data.password)
+    skeleton = email_skeleton(data.email)
+    lookalikes = select(User.email).where(col(User.email_skeleton) == skeleton)
+    for existing in (await session.exec(lookalikes)).all():
+        if existing == data.email:
+            raise ConflictError(TAKEN)
+        raise InvalidValueError(
+            "This address looks like another account's (letters from another script, or look-alike "
+            "characters); use a different address.",
+            field="email",
+        )
     user = User(
         email=data.email,
+        email_skeleton=skeleton,
         full_name=data.full_name,
-        hashed_password=await hash_password(data.password),
+        hashed_password=hashed_password,
         is_superuser=is_superuser,
     )
     session.add(user)
     try:
         await session.flush()
     except IntegrityError:  # the same email registered by another request in between
-        raise ConflictError("A user with this email already exists") from None
+        raise ConflictError(TAKEN) from None
     return user
 
 
@@ -42,12 +63,41 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
     return user
 
 
-async def update_me(session: AsyncSession, user: User, data: UserUpdateMe) -> User:
+async def set_password(session: AsyncSession, user: User, password: str, keep_session: int | None = None) -> None:
+    """Give the account a new password and sign it out everywhere (but `keep_session`)."""
+    user.hashed_password = await hash_password(password)
+    user.updated_at = utcnow()
+    await session.flush()
+    await end_all_sessions(session, user.id, keep=keep_session)
+
+
+async def reset_password(session: AsyncSession, user_id: int, fingerprint: str, password: str) -> bool:
+    """Set a new password if the account still has the one the reset link was made for; False otherwise.
+
+    The update names the old hash, so of two uses of one link only the first changes anything.
+    """
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active or password_fingerprint(user.hashed_password) != fingerprint:
+        return False
+    new_hash = await hash_password(password)
+    changed = await session.exec(
+        update(User)
+        .where(col(User.id) == user_id, col(User.hashed_password) == user.hashed_password)
+        .values(hashed_password=new_hash, updated_at=utcnow())
+    )
+    if changed.rowcount != 1:
+        return False
+    await end_all_sessions(session, user_id)
+    return True
+
+
+async def update_me(session: AsyncSession, user: User, data: UserUpdateMe, session_id: int) -> User:
     changes = data.model_dump(exclude_unset=True, exclude={"password", "current_password"})
     if data.password is not None:
         if not data.current_password or not await verify_password(data.current_password, user.hashed_password):
             raise BadRequestError("current_password is missing or incorrect")
-        user.hashed_password = await hash_password(data.password)
+        # Other devices (perhaps the reason for the change) are signed out; this one goes on.
+        await set_password(session, user, data.password, keep_session=session_id)
     user.sqlmodel_update(changes)
     user.updated_at = utcnow()
     await session.flush()
@@ -69,11 +119,19 @@ async def list_users(session: AsyncSession, params: UserListParams) -> tuple[Seq
     return await fetch_page(session, statement, params, order_by(params.sort, sortable, col(User.id)))
 
 
-async def update_user(session: AsyncSession, acting: User, user_id: int, data: UserUpdate) -> User:
+async def update_user(
+    session: AsyncSession, acting: User, user_id: int, data: UserUpdate, acting_session: int | None = None
+) -> User:
     user = await get_user(session, user_id)
-    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"password"})
     if user.id == acting.id and (changes.get("is_active") is False or changes.get("is_superuser") is False):
         raise ConflictError("You cannot deactivate yourself or drop your own superuser rights")
+    if data.password is not None:
+        # A superuser setting their own password stays signed in here, as with PATCH /users/me.
+        await set_password(session, user, data.password, keep_session=acting_session if user.id == acting.id else None)
+    if changes.get("is_active") is False:
+        # Reactivating the account later must not bring its old sessions back.
+        await end_all_sessions(session, user.id)
     user.sqlmodel_update(changes)
     user.updated_at = utcnow()
     await session.flush()
@@ -86,6 +144,15 @@ async def delete_user(session: AsyncSession, acting: User, user_id: int) -> None
         raise ConflictError("You cannot delete your own account here")
     await get_user(session, user_id)
     await session.exec(delete(User).where(col(User.id) == user_id))
+
+
+async def set_password_by_email(session: AsyncSession, email: str, password: str) -> str:
+    """The operator's `python -m app set-password`: a new password, every session ended. Says what it did."""
+    user = await get_user_by_email(session, email)
+    if user is None:
+        raise NotFoundError(f"No user has the email {email}")
+    await set_password(session, user, password)
+    return f"Set a new password for {user.email} and signed it out everywhere."
 
 
 async def ensure_superuser(session: AsyncSession, email: str, password: str) -> str:
