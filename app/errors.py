@@ -9,7 +9,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -60,8 +60,12 @@ class ConflictError(AppError):
 
 
 def is_database_unavailable(error: BaseException) -> bool:
-    """True when the database could not be reached or dropped the connection, not a bad query."""
-    if isinstance(error, (OperationalError, InterfaceError, PoolTimeoutError, OSError)):
+    """True when the database could not be reached or dropped the connection, not a bad query.
+
+    An InterfaceError alone is not enough: the driver raises it for a misused API too (asyncpg's
+    "the number of query arguments cannot exceed 32767"); a lost connection is marked invalidated.
+    """
+    if isinstance(error, (OperationalError, PoolTimeoutError, OSError)):
         return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
 

@@ -2,7 +2,7 @@
 
 import pytest
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app import health
 from app.config import load_settings
@@ -56,6 +56,27 @@ async def test_unexpected_errors_are_json_500(client: AsyncClient, monkeypatch: 
         response = await server.get("/peps/8")
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal server error."}
+
+
+@pytest.mark.parametrize(
+    ("invalidated", "status"),
+    [(True, 503), (False, 500)],
+    ids=["connection lost: try again", "driver misuse: a bug, not an outage"],
+)
+async def test_an_interface_error_is_an_outage_only_when_the_connection_was_lost(
+    client: AsyncClient, monkeypatch: pytest.MonkeyPatch, invalidated: bool, status: int
+) -> None:
+    async def failing(*args: object) -> None:
+        # What asyncpg raised for an IN list longer than a statement can carry: not an outage.
+        cause = Exception("the number of query arguments cannot exceed 32767")
+        raise InterfaceError("SELECT 1", {}, cause, connection_invalidated=invalidated)
+
+    monkeypatch.setattr(service, "get_pep", failing)
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://test") as server:
+        response = await server.get("/peps/8")
+    assert response.status_code == status
+    assert ("retry-after" in response.headers) is (status == 503)
 
 
 async def test_unknown_route_is_json_404(client: AsyncClient) -> None:
