@@ -18,6 +18,7 @@ Exits non-zero, saying which step failed, if anything goes wrong. Needs root (Po
 import argparse
 import asyncio
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -202,7 +203,8 @@ class Rehearsal:
 
     def one_off(self, env: dict[str, str], *command: str) -> subprocess.CompletedProcess:
         """A command in a throwaway container, as a platform's release phase runs it."""
-        return run([*PODMAN, "run", "--rm", "--network=host", *LIMITS, *env_args(env), self.image, *command])
+        podman_run = [*PODMAN, "run", "--rm", "--network=host", "--no-healthcheck", *LIMITS]
+        return run([*podman_run, *env_args(env), self.image, *command])
 
     def start(self, label: str, env: dict[str, str], volume: str | None = None) -> "Container":
         name = f"pep-rehearsal-{self.run_id}-{label}"
@@ -275,7 +277,10 @@ class Container:
         processes = [line.split(None, 2) for line in table]
         check(all(user != "root" for user, _, _ in processes), f"a process runs as root: {table}")
         first = next((args for _, pid, args in processes if pid == "1"), "")
-        check("uvicorn app.main:app" in first, f"PID 1 is not the server: {first!r}")
+        check(
+            re.match(r"\S*/python3? \S*/uvicorn app\.main:app ", first) is not None,
+            f"PID 1 is not the server: {first!r}",
+        )
         # One worker serves in PID 1 itself; more are its children.
         children = [args for _, _, args in processes if "multiprocessing-fork" in args]
         check(
@@ -344,6 +349,7 @@ def rehearse(admin_url: str, database_prefix: str) -> None:
         answer = web.stop_with_a_request_in_flight(ADMIN)
         check(answer.startswith("HTTP/1.1 200") and "access_token" in answer, f"the in-flight sign-in got: {answer}")
         logs = web.logs()
+        check("Waiting for connections to close" in logs, f"the sign-in was not in flight at SIGTERM:\n{logs}")
         check(logs.count("Application shutdown complete") == 2, f"both workers should shut down cleanly:\n{logs}")
         check(ADMIN["password"] not in logs and prod["SECRET_KEY"] not in logs, "a secret reached the log")
 
