@@ -5,7 +5,7 @@
 1. installs Podman from Debian's packages if it is missing, and makes a base image with Python from
    Debian's packages (no image registry is needed; the base is kept between runs);
 2. builds the Dockerfile on that base (the official image is the Dockerfile's default);
-3. on a fresh PostgreSQL database, runs the release command (`alembic upgrade head`) in a one-off container;
+3. on a fresh PostgreSQL database, runs fly.toml's release command (`alembic upgrade head`) in a one-off container;
 4. starts the web container (ENV=prod, PORT, WEB_CONCURRENCY=2) and checks /health, the image's HEALTHCHECK,
    a read, that no process is root and that the server is PID 1;
 5. sends SIGTERM with a request in flight: the request must finish and the container exit 0 within 10 s;
@@ -20,12 +20,14 @@ import asyncio
 import os
 import re
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -331,7 +333,11 @@ def rehearse(admin_url: str, database_prefix: str) -> None:
         ensure_base_image()
         rehearsal.build()
 
-        step("PostgreSQL: the release command in its own container, then the web container")
+        fly = tomllib.loads((PROJECT_ROOT / "fly.toml").read_text())
+        check(fly["env"]["PORT"] == str(fly["http_service"]["internal_port"]), "fly.toml: PORT is not internal_port")
+        check([c["path"] for c in fly["http_service"]["checks"]] == ["/health"], "fly.toml: the check is not /health")
+        release_command = fly["deploy"]["release_command"]
+        step(f"PostgreSQL: fly.toml's release command ({release_command}) in its own container, then the web container")
         prod = {
             "DATABASE_URL": rehearsal.fresh_database("release"),
             "ENV": "prod",
@@ -339,7 +345,7 @@ def rehearse(admin_url: str, database_prefix: str) -> None:
             "FIRST_SUPERUSER_EMAIL": ADMIN["username"],
             "FIRST_SUPERUSER_PASSWORD": ADMIN["password"],
         }
-        release = rehearsal.one_off(prod, "alembic", "upgrade", "head")
+        release = rehearsal.one_off(prod, *shlex.split(release_command))
         print(release.stderr, end="")
         check("Running upgrade  -> " in release.stderr, "the release command did not migrate the empty database")
         web = rehearsal.start("postgres", prod | {"SEED_DEMO_DATA": "true", "WEB_CONCURRENCY": "2"})
