@@ -22,6 +22,7 @@ import re
 import secrets
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -64,7 +65,10 @@ def check(condition: bool, message: str) -> None:
 
 def run(command: list[str], timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
     """Run a command, failing the rehearsal with its output if it fails."""
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, **kwargs)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, **kwargs)
+    except subprocess.TimeoutExpired:
+        raise RehearsalFailed(f"`{' '.join(command)}` did not finish within {timeout:.0f} s") from None
     if result.returncode != 0:
         raise RehearsalFailed(f"`{' '.join(command)}` exited with {result.returncode}:\n{result.stdout}{result.stderr}")
     return result
@@ -398,6 +402,8 @@ def main() -> int:
     )
     parser.add_argument("--database-prefix", default="pep_container_", help="Names of the databases it creates.")
     args = parser.parse_args()
+    # A stopped run (CI's time limit, Ctrl-C) still removes what it made: SystemExit unwinds the clean-up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
     try:
         rehearse(args.admin_url, args.database_prefix)
