@@ -1,4 +1,4 @@
-# The production image. Build and run (SQLite in a volume, no other setting needed):
+# The production image. Build and run (SQLite in the volume pep-data, no other setting needed):
 #   docker build -t pep-catalogue .
 #   docker run -p 8000:8000 -v pep-data:/data pep-catalogue
 # The same command as the Procfile's web line serves; `alembic upgrade head` is the release step.
@@ -28,11 +28,12 @@ COPY alembic ./alembic
 COPY app ./app
 RUN python -m compileall -q app alembic
 
-# SQLite, unless DATABASE_URL says otherwise, in the volume, so the data outlives the container.
+# SQLite, unless DATABASE_URL says otherwise, in /data: mount a volume there to keep the data beyond the
+# container. No VOLUME instruction: Railway refuses to build a Dockerfile that has one, and it would leave an
+# anonymous volume behind for every container that uses PostgreSQL.
 ENV DATABASE_URL=sqlite:////data/pep_viewer.db \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
-VOLUME /data
 # Numeric, so platforms that refuse root can verify it is not.
 USER 10001:10001
 EXPOSE 8000

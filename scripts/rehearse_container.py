@@ -5,7 +5,7 @@
 1. installs Podman from Debian's packages if it is missing, and makes a base image with Python from
    Debian's packages (no image registry is needed; the base is kept between runs);
 2. builds the Dockerfile on that base (the official image is the Dockerfile's default);
-3. on a fresh PostgreSQL database, runs fly.toml's release command (`alembic upgrade head`) in a one-off container;
+3. on a fresh PostgreSQL database, runs the release command of fly.toml and railway.json in a one-off container;
 4. starts the web container (ENV=prod, PORT, WEB_CONCURRENCY=2) and checks /health, the image's HEALTHCHECK,
    a read, that no process is root and that the server is PID 1;
 5. sends SIGTERM with a request in flight: the request must finish and the container exit 0 within 10 s;
@@ -17,6 +17,7 @@ Exits non-zero, saying which step failed, if anything goes wrong. Needs root (Po
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import secrets
@@ -197,6 +198,10 @@ class Rehearsal:
         )
         found = podman("run", "--rm", *LIMITS, self.image, "python", "-c", test_tools).strip()
         check(found == "[]", f"the image holds test tools it does not need: {found}")
+        declared = podman("image", "inspect", "--format", "{{.Config.Volumes}}", self.image).strip()
+        check(
+            declared in ("map[]", "<no value>", ""), f"the image declares a VOLUME, which Railway refuses: {declared}"
+        )
 
     def _remove(self, *args: str) -> None:
         subprocess.run([*PODMAN, *args], capture_output=True)
@@ -215,8 +220,7 @@ class Rehearsal:
     def start(self, label: str, env: dict[str, str], volume: str | None = None) -> "Container":
         name = f"pep-rehearsal-{self.run_id}-{label}"
         port = free_port()
-        # --volumes: also the anonymous volume that the image's VOLUME gives a container started without one.
-        self.cleanup.callback(self._remove, "rm", "--force", "--volumes", "--time", "0", name)
+        self.cleanup.callback(self._remove, "rm", "--force", "--time", "0", name)
         mount = ["--volume", f"{volume}:/data"] if volume else []
         # No timer for the HEALTHCHECK (Podman would need systemd for one): `podman healthcheck run` runs it.
         podman(
@@ -341,6 +345,11 @@ def rehearse(admin_url: str, database_prefix: str) -> None:
         check(fly["env"]["PORT"] == str(fly["http_service"]["internal_port"]), "fly.toml: PORT is not internal_port")
         check([c["path"] for c in fly["http_service"]["checks"]] == ["/health"], "fly.toml: the check is not /health")
         release_command = fly["deploy"]["release_command"]
+        railway = json.loads((PROJECT_ROOT / "railway.json").read_text())
+        check(railway["build"]["builder"] == "DOCKERFILE", "railway.json does not build the Dockerfile")
+        check(
+            railway["deploy"]["preDeployCommand"] == [release_command], "railway.json and fly.toml migrate differently"
+        )
         step(f"PostgreSQL: fly.toml's release command ({release_command}) in its own container, then the web container")
         prod = {
             "DATABASE_URL": rehearsal.fresh_database("release"),
