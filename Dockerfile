@@ -12,12 +12,9 @@ RUN python3 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /app
-# Only what the app needs at run time: requirements.txt lists the test and lint tools last, under this heading.
+# Only what the app needs at run time (the test and lint tools are in requirements-dev.txt).
 COPY requirements.txt ./
-RUN grep -q '^# tests and lint' requirements.txt \
-    && sed '/^# tests and lint/,$d' requirements.txt > /tmp/runtime-requirements.txt \
-    && pip install --no-cache-dir --disable-pip-version-check -r /tmp/runtime-requirements.txt \
-    && rm /tmp/runtime-requirements.txt
+RUN pip install --no-cache-dir --disable-pip-version-check -r requirements.txt
 
 # The code stays root's and read-only to the server; only /data is the server's to write.
 RUN groupadd --gid 10001 app \
