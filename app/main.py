@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from app.auth.routes import router as auth_router
 from app.authors.routes import router as authors_router
@@ -45,7 +46,8 @@ def create_app() -> FastAPI:
     settings = get_settings()
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
-    app = FastAPI(title="PEP catalogue API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc with their scripts and styles served by the app itself: they work offline.
+    app = FastAPIOffline(title="PEP catalogue API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

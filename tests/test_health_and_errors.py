@@ -1,5 +1,7 @@
 """/health, the JSON error bodies, and the OpenAPI document frontends generate clients from."""
 
+import re
+
 import pytest
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -77,6 +79,17 @@ async def test_an_interface_error_is_an_outage_only_when_the_connection_was_lost
         response = await server.get("/peps/8")
     assert response.status_code == status
     assert ("retry-after" in response.headers) is (status == 503)
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_the_docs_load_nothing_from_another_host(client: AsyncClient, page: str) -> None:
+    """On a train or in a locked-down lab, /docs and /redoc must still work: every asset comes from the app."""
+    html = (await client.get(page)).text
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html) + re.findall(r"""url:\s*['"]([^'"]+)['"]""", html)
+    assert assets, html
+    assert not [url for url in assets if "//" in url], assets
+    for url in assets:
+        assert (await client.get(url)).status_code == 200, url
 
 
 async def test_unknown_route_is_json_404(client: AsyncClient) -> None:
