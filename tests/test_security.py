@@ -144,18 +144,19 @@ async def test_database_refusals_do_not_show_the_drivers_message(client: AsyncCl
 
 
 def start_commands() -> list[str]:
-    """The web start command of each platform file: Procfile, render.yaml, railway.json."""
+    """The web start command of each way to run the app: Procfile, render.yaml, and the Dockerfile
+    (whose own command serves on Railway and Fly.io)."""
     procfile = (PROJECT_ROOT / "Procfile").read_text()
     render = (PROJECT_ROOT / "render.yaml").read_text()
-    railway = json.loads((PROJECT_ROOT / "railway.json").read_text())
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
     return [
         re.search(r"^web: (.+)$", procfile, re.M).group(1),
         re.search(r"startCommand: (.+)$", render, re.M).group(1),
-        railway["deploy"]["startCommand"],
+        json.loads(re.search(r"^CMD (\[.+\])$", dockerfile, re.M).group(1))[-1],
     ]
 
 
-@pytest.mark.parametrize("command", start_commands(), ids=["Procfile", "render.yaml", "railway.json"])
+@pytest.mark.parametrize("command", start_commands(), ids=["Procfile", "render.yaml", "Dockerfile"])
 def test_platforms_trust_forwarded_headers_only_from_private_addresses(command: str) -> None:
     argument = shlex.split(command)[shlex.split(command).index("--forwarded-allow-ips") + 1]
     assert argument == f"${{FORWARDED_ALLOW_IPS:-{DEFAULT_FORWARDED_ALLOW_IPS}}}"
