@@ -278,7 +278,7 @@ def test_unusable_urls_are_refused_with_the_exact_reason(given: str, message: st
         ("postgresql://u:p@db.example.com/app?pgbouncer=TRUE", True),
         ("postgresql://u:p@db.example.com/app?pgbouncer=1", True),
         ("postgresql://u:p@db.example.com/app?pgbouncer=yes", True),
-        ("  postgresql://u:p@db.example.com/app?pgbouncer=true\n", True),
+        ("  postgresql://u:p@db.example.com/app?pgbouncer=true  \n", True),
         ("postgresql://u:p@db.example.com/app?pgbouncer=false", False),
         ("postgresql://u:p@ep-cool-123-pooler.eu-central-1.aws.neon.tech/app", True),
         ("postgresql://u:p@ep-cool-123.eu-central-1.aws.neon.tech/app", False),

@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -40,6 +40,11 @@ class RaisingApp:
         @self.app.api_route("/odd", methods=["PUT", "HEAD", "OPTIONS"])
         async def odd() -> None:
             return None
+
+        @self.app.get("/read-only")
+        async def read_only() -> None:
+            # A route may refuse a method itself, with headers of its own.
+            raise HTTPException(405, "Frozen", headers={"X-Frozen-Until": "2027-01-01", "Allow": "HEAD"})
 
 
 @pytest.fixture
@@ -211,6 +216,14 @@ async def test_405_lists_every_method_of_the_path(raising) -> None:
     assert response.json() == {"detail": "Method Not Allowed"}
     response = await client.put("/boom")
     assert response.headers["allow"] == "GET, HEAD, PATCH, POST"
+
+
+async def test_405_raised_by_a_route_keeps_its_own_headers(raising) -> None:
+    _, client = raising
+    response = await client.get("/read-only")
+    assert response.status_code == 405
+    assert response.headers["x-frozen-until"] == "2027-01-01"
+    assert response.json() == {"detail": "Frozen"}
 
 
 async def test_404_has_no_allow_header(raising) -> None:
