@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.main import app
 from app.peps.models import Pep
+from tests.conftest import IS_POSTGRES
 from tests.test_peps_api import all_numbers, new_pep
 
 MAX_OFFSET = 2_147_483_647  # the largest value an INTEGER column holds, on both databases
@@ -160,3 +161,16 @@ async def test_create_race_answers_409_with_the_message(
     response = await client.post("/peps", json=new_pep(number=8), headers=superuser_headers)
     assert response.status_code == 409
     assert response.json() == {"detail": "PEP 8 already exists"}
+
+
+async def test_patch_with_text_the_database_cannot_store_is_422_not_500(
+    client: AsyncClient, superuser_headers: dict
+) -> None:
+    response = await client.patch("/peps/8", json={"title": "Nul\x00Byte"}, headers=superuser_headers)
+    if IS_POSTGRES:  # PostgreSQL cannot hold NUL in text; SQLite stores it
+        assert response.status_code == 422
+        [problem] = response.json()["detail"]
+        assert problem["loc"] == ["body"] and problem["msg"].startswith("A value cannot be stored")
+        assert (await client.get("/peps/8")).json()["title"] != "Nul\x00Byte"
+    else:
+        assert response.status_code == 200 and response.json()["title"] == "Nul\x00Byte"
