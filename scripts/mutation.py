@@ -1,0 +1,427 @@
+"""Mutation testing for one module: how much of its behaviour do the tests actually pin down?
+
+    python scripts/mutation.py app/config.py
+    python scripts/mutation.py app/errors.py --recheck-on postgresql://postgres@127.0.0.1:5432/mutation_db
+
+Each mutant is one small change to the module's source (a comparison flipped, `and` made `or`, a
+keyword argument such as `le=MAX_ID` or `autoescape=True` dropped, a number or string altered, a
+call statement removed, a return value replaced by None...). The project is copied once to a
+temporary folder; for each mutant, one at a time, the mutated module is written there and the
+module's mapped tests run (`pytest -x`). A mutant whose tests still pass has *survived*: a change
+no test notices. The report gives killed/survived figures and every survivor with its line.
+
+Why not mutmut: mutmut 3 mutates only plain module-level functions, so Field constraints, Settings
+validators and properties, and module constants (where many of this project's rules live) are
+never mutated. This runner mutates the whole module, class bodies included.
+
+Mutants that change nothing a user could observe are listed in EQUIVALENT with the reason, and
+left out of the figures. Not part of CI: a module takes minutes (one pytest run per mutant).
+A PostgreSQL database given with --database-url or --recheck-on is emptied by the tests, as in
+the README's PostgreSQL pass: name one of your own.
+"""
+
+import argparse
+import ast
+import copy
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The fast tests that exercise each module (no test that starts servers or creates databases).
+MODULE_TESTS: dict[str, list[str]] = {
+    "app/pagination.py": [
+        "tests/test_pinned_behaviour_lists.py",
+        "tests/test_peps_api.py",
+        "tests/test_authors_api.py",
+        "tests/test_notes.py",
+    ],
+    "app/peps/service.py": [
+        "tests/test_pinned_behaviour_lists.py",
+        "tests/test_peps_api.py",
+        "tests/test_query_counts.py",
+        "tests/test_authors_api.py",
+    ],
+    "app/auth/security.py": ["tests/test_pinned_behaviour_auth.py", "tests/test_auth.py", "tests/test_notes.py"],
+    "app/auth/dependencies.py": ["tests/test_pinned_behaviour_auth.py", "tests/test_auth.py", "tests/test_notes.py"],
+    "app/errors.py": ["tests/test_pinned_behaviour_errors.py", "tests/test_health_and_errors.py"],
+    "app/config.py": ["tests/test_pinned_behaviour_config.py", "tests/test_config.py"],
+}
+
+# Mutants that change no behaviour, by module, keyed as the report prints them, with the reason.
+EQUIVALENT: dict[str, dict[str, str]] = {
+    "app/peps/service.py": {
+        "update_pep: await session.flush() -> pass": "the request's session commits, and so flushes, before the response is sent, and a failure there reaches the same handlers (the PATCH tests pass on both databases)",
+    },
+    "app/pagination.py": {
+        "<module>: ItemT = TypeVar('ItemT') -> ItemT = TypeVar('XXItemTXX')": "a TypeVar's name is only its repr: Page[PepSummary] and its schema name come from the class names",
+    },
+    "app/auth/security.py": {
+        "<module>: _DUMMY_HASH = password_hash.hash('not-a-real-password') -> _DUMMY_HASH = password_hash.hash('XXnot-a-real-passwordXX')": "the dummy hash only spends the time of a real check; an unknown email answers False whatever password it hashes",
+        "create_access_token: return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM) -> return jwt.encode(claims, settings.secret_key)": "HS256 is PyJWT's default signing algorithm, so the token is the same",
+    },
+    "app/auth/dependencies.py": {
+        "<module>: oauth2_scheme = OAuth2PasswordBearer(tokenUrl='/auth/token', auto_error=False) -> oauth2_scheme = OAuth2PasswordBearer(tokenUrl='/auth/token')": "FastAPI's own error for a missing token is the same 401, detail 'Not authenticated', WWW-Authenticate: Bearer",
+        "<module>: oauth2_scheme = OAuth2PasswordBearer(tokenUrl='/auth/token', auto_error=False) -> oauth2_scheme = OAuth2PasswordBearer(tokenUrl='/auth/token', auto_error=True)": "FastAPI's own error for a missing token is the same 401, detail 'Not authenticated', WWW-Authenticate: Bearer",
+    },
+    "app/errors.py": {
+        "AppError.__init__: super().__init__(detail) -> pass": "BaseException.__new__ already keeps the message in args, so str(error) reads the same",
+        "is_invalid_data: sqlstate = getattr(getattr(error, 'orig', None), 'sqlstate', None) or '' -> sqlstate = getattr(getattr(error, 'orig', None), 'sqlstate', None) or 'XXXX'": "an error without a SQLSTATE is not invalid data, whether the fallback reads '' or 'XXXX'",
+        "install_error_handlers.database_error: where = 'query' if request.method in ('GET', 'HEAD') else 'body' -> where = 'query' if request.method in ('GET', 'XXHEADXX') else 'body'": "a HEAD answer has no body, so where the problem is located cannot be seen; the status (422) is the same",
+    },
+    "app/config.py": {
+        "<module>: _PLACEHOLDER_KEYS = {'change-me', 'changeme', 'secret', 'secret-key', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY} -> _PLACEHOLDER_KEYS = {'XXchange-meXX', 'changeme', 'secret', 'secret-key', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY}": "every listed placeholder but the development key is under 32 characters, so the length rule refuses it anyway",
+        "<module>: _PLACEHOLDER_KEYS = {'change-me', 'changeme', 'secret', 'secret-key', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY} -> _PLACEHOLDER_KEYS = {'change-me', 'XXchangemeXX', 'secret', 'secret-key', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY}": "every listed placeholder but the development key is under 32 characters, so the length rule refuses it anyway",
+        "<module>: _PLACEHOLDER_KEYS = {'change-me', 'changeme', 'secret', 'secret-key', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY} -> _PLACEHOLDER_KEYS = {'change-me', 'changeme', 'XXsecretXX', 'secret-key', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY}": "every listed placeholder but the development key is under 32 characters, so the length rule refuses it anyway",
+        "<module>: _PLACEHOLDER_KEYS = {'change-me', 'changeme', 'secret', 'secret-key', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY} -> _PLACEHOLDER_KEYS = {'change-me', 'changeme', 'secret', 'XXsecret-keyXX', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY}": "every listed placeholder but the development key is under 32 characters, so the length rule refuses it anyway",
+        "<module>: _PLACEHOLDER_KEYS = {'change-me', 'changeme', 'secret', 'secret-key', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY} -> _PLACEHOLDER_KEYS = {'change-me', 'changeme', 'secret', 'secret-key', 'XXyour-secret-keyXX', 'replace-me', DEVELOPMENT_SECRET_KEY}": "every listed placeholder but the development key is under 32 characters, so the length rule refuses it anyway",
+        "<module>: _PLACEHOLDER_KEYS = {'change-me', 'changeme', 'secret', 'secret-key', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY} -> _PLACEHOLDER_KEYS = {'change-me', 'changeme', 'secret', 'secret-key', 'your-secret-key', 'XXreplace-meXX', DEVELOPMENT_SECRET_KEY}": "every listed placeholder but the development key is under 32 characters, so the length rule refuses it anyway",
+        "Settings: model_config = SettingsConfigDict(env_file='.env', env_file_encoding='utf-8', extra='ignore') -> model_config = SettingsConfigDict(env_file='.env', extra='ignore')": "Python reads files as UTF-8 by default on every platform the app supports (PEP 538/540 on Linux); only a non-UTF-8 locale would differ",
+        "Settings: secret_key: str | None = Field(default=None, validate_default=True) -> secret_key: str | None = Field(default=None)": "pydantic-settings validates defaults already (its model_config sets validate_default=True)",
+        "normalise_database_url: backend = scheme.split('+', 1)[0].lower() -> backend = scheme.split('+', 2)[0].lower()": "the first piece of the scheme is the same whatever the split limit",
+        "uses_transaction_pooler: dict(parse_qsl(parts.query)).get('pgbouncer', '').lower() in ('true', '1', 'yes') -> dict(parse_qsl(parts.query)).get('pgbouncer', 'XXXX').lower() in ('true', '1', 'yes')": "a missing pgbouncer option is not a yes value, whether it reads '' or 'XXXX'",
+        "uses_transaction_pooler: host = parts.hostname or '' -> host = parts.hostname or 'XXXX'": "the fallback host only feeds the two pooler checks, which 'XXXX' fails just as '' does",
+    },
+}
+
+COPY_IGNORE = shutil.ignore_patterns(
+    ".git", "__pycache__", "*.pyc", "*.db", ".venv", "venv", ".pytest_cache", ".ruff_cache", "mutants"
+)
+
+
+@dataclass
+class Mutant:
+    line: int
+    scope: str
+    operator: str
+    before: str
+    after: str
+    source: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.scope}: {self.before} -> {self.after}"
+
+
+# ---- generating mutants -------------------------------------------------------------------------
+
+COMPARE_SWAPS: dict[type, type] = {
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+}
+BINOP_SWAPS: dict[type, type] = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Div,
+    ast.Div: ast.Mult,
+    ast.FloorDiv: ast.Mult,
+    ast.Mod: ast.Mult,
+    ast.BitOr: ast.BitAnd,
+    ast.BitAnd: ast.BitOr,
+}
+# Zero-argument calls that normalise text: the mutant skips the normalising.
+NORMALISING_METHODS = {"strip", "lstrip", "rstrip", "lower", "upper", "casefold"}
+
+# An edit takes the node found at the mutant's position (in a fresh copy of the tree) and changes it
+# in place, or returns a node to put in its place.
+Edit = Callable[[ast.AST], ast.AST | None]
+
+
+def prose_nodes(tree: ast.AST) -> set[int]:
+    """Docstrings and `description=`/`summary=` texts: documentation wording, not mutated (as in mutmut)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg in ("description", "summary"):
+            found.update(id(part) for part in ast.walk(node.value) if isinstance(part, ast.Constant))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                found.add(id(body[0].value))
+                found.add(id(body[0]))
+    return found
+
+
+def edits_for(node: ast.AST, prose: set[int], annotations: set[int]) -> Iterator[tuple[str, Edit]]:
+    """Every mutation of this one node, as (operator name, edit)."""
+    if isinstance(node, ast.Compare):
+        for i, op in enumerate(node.ops):
+            if type(op) in COMPARE_SWAPS:
+
+                def swap(n: ast.AST, i: int = i) -> None:
+                    n.ops[i] = COMPARE_SWAPS[type(n.ops[i])]()
+
+                yield "compare", swap
+    elif isinstance(node, ast.BoolOp):
+
+        def flip(n: ast.AST) -> None:
+            n.op = ast.Or() if isinstance(n.op, ast.And) else ast.And()
+
+        yield "and/or", flip
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        yield "drop not", lambda n: n.operand
+    elif isinstance(node, ast.BinOp) and type(node.op) in BINOP_SWAPS and id(node) not in annotations:
+
+        def arith(n: ast.AST) -> None:
+            n.op = BINOP_SWAPS[type(n.op)]()
+
+        yield "operator", arith
+    elif isinstance(node, ast.Constant) and id(node) not in prose:
+        value = node.value
+        if isinstance(value, bool):
+            yield "boolean", lambda n: ast.Constant(not n.value)
+        elif isinstance(value, (int, float)):
+            yield "number", lambda n: ast.Constant(n.value + 1)
+        elif isinstance(value, str):
+            yield "string", lambda n: ast.Constant(f"XX{n.value}XX")
+    elif isinstance(node, ast.Call):
+        for i, keyword in enumerate(node.keywords):
+            if keyword.arg is not None:
+
+                def drop(n: ast.AST, i: int = i) -> None:
+                    del n.keywords[i]
+
+                yield f"drop {keyword.arg}=", drop
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in NORMALISING_METHODS and not node.args:
+            yield f"skip .{func.attr}()", lambda n: n.func.value
+    elif isinstance(node, ast.Return) and node.value is not None:
+        if not (isinstance(node.value, ast.Constant) and node.value.value is None):
+
+            def return_none(n: ast.AST) -> None:
+                n.value = ast.Constant(None)
+
+            yield "return None", return_none
+    elif isinstance(node, ast.Expr) and id(node) not in prose:
+        if isinstance(node.value, (ast.Call, ast.Await)):
+            yield "drop call", lambda n: ast.Pass()
+
+
+def annotation_nodes(tree: ast.AST) -> set[int]:
+    """Nodes inside type annotations: `X | Y` there only names a type (its Literal values are still mutated)."""
+    found = set()
+    for node in ast.walk(tree):
+        annotations = []
+        if isinstance(node, ast.arg) and node.annotation:
+            annotations.append(node.annotation)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns:
+            annotations.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            annotations.append(node.annotation)
+        for annotation in annotations:
+            found.update(id(part) for part in ast.walk(annotation))
+    return found
+
+
+def scopes(tree: ast.AST) -> dict[int, str]:
+    """The qualified name of the class or function around each node ("<module>" at the top)."""
+    names: dict[int, str] = {}
+
+    def visit(node: ast.AST, scope: str) -> None:
+        names[id(node)] = scope
+        inner = scope
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            inner = node.name if scope == "<module>" else f"{scope}.{node.name}"
+        for child in ast.iter_child_nodes(node):
+            visit(child, inner)
+
+    visit(tree, "<module>")
+    return names
+
+
+def replace_child(parent: ast.AST, old: ast.AST, new: ast.AST) -> None:
+    for field, value in ast.iter_fields(parent):
+        if value is old:
+            setattr(parent, field, new)
+            return
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if item is old:
+                    value[i] = new
+                    return
+    raise LookupError("child not found")
+
+
+def one_line(node: ast.AST) -> str:
+    return " ".join(ast.unparse(node).split())
+
+
+def generate_mutants(source: str) -> list[Mutant]:
+    original = ast.parse(source)
+    unmutated = ast.unparse(original)
+    prose = prose_nodes(original)
+    annotations = annotation_nodes(original)
+    scope_of = scopes(original)
+    positions = list(ast.walk(original))
+    mutants: list[Mutant] = []
+    seen = {unmutated}
+    for index, node in enumerate(positions):
+        for operator, edit in edits_for(node, prose, annotations):
+            tree = copy.deepcopy(original)
+            nodes = list(ast.walk(tree))
+            target = nodes[index]
+            parents = {id(child): parent for parent in nodes for child in ast.iter_child_nodes(parent)}
+            # The simple statement around the change shows what the mutant does; in a compound
+            # statement (if, for, def...), the part of its header that holds the change.
+            context, below = target, target
+            while not isinstance(context, ast.stmt):
+                context, below = parents[id(context)], context
+            if hasattr(context, "body") and context is not target:
+                context = below
+            before = one_line(context)
+            replacement = edit(target)
+            if replacement is not None:
+                replace_child(parents[id(target)], target, replacement)
+                if context is target:
+                    context = replacement
+            ast.fix_missing_locations(tree)
+            mutated = ast.unparse(tree)
+            if mutated in seen:
+                continue
+            try:
+                compile(mutated, "<mutant>", "exec")
+            except SyntaxError:
+                continue
+            seen.add(mutated)
+            after = one_line(context)
+            mutants.append(Mutant(getattr(node, "lineno", 0), scope_of[id(node)], operator, before, after, mutated))
+    return sorted(mutants, key=lambda mutant: mutant.line)
+
+
+# ---- running them -------------------------------------------------------------------------------
+
+
+def run_tests(tree: Path, tests: list[str], database_url: str | None, timeout: float) -> tuple[str, float]:
+    """Run the tests in the copied tree: "passed", "failed" or "timeout".
+
+    Any failure kills a mutant: failing tests, and a mutant that breaks import (pytest then answers 2,
+    or 4 from conftest). The unmutated run shows first that the selection itself works.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "DATABASE_URL")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # a stale .pyc of the previous mutant must never be run
+    if database_url:
+        env["TEST_DATABASE_URL"] = database_url
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command, cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        return "timeout", time.monotonic() - started
+    elapsed = time.monotonic() - started
+    return ("passed" if code == 0 else "failed"), elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("module", help="the module to mutate, e.g. app/config.py")
+    parser.add_argument("--tests", nargs="+", help="test files to run (default: the module's mapped tests)")
+    parser.add_argument("--database-url", help="TEST_DATABASE_URL for the run (default: a temporary SQLite file)")
+    parser.add_argument(
+        "--recheck-on",
+        metavar="URL",
+        help="run the survivors again with this TEST_DATABASE_URL (e.g. PostgreSQL); a failure there kills them",
+    )
+    parser.add_argument("--list", action="store_true", help="only list the mutants, run nothing")
+    parser.add_argument("--fail-under", type=float, help="exit 1 if the kill rate (percent) is below this")
+    args = parser.parse_args()
+
+    module = Path(args.module).as_posix()
+    path = ROOT / module
+    if not path.is_file():
+        parser.error(f"{module} is not a file under {ROOT}")
+    tests = args.tests or MODULE_TESTS.get(module)
+    if not tests:
+        parser.error(f"no tests are mapped to {module}: pass --tests")
+    mutants = generate_mutants(path.read_text(encoding="utf-8"))
+    equivalent = EQUIVALENT.get(module, {})
+    if args.list:
+        for number, mutant in enumerate(mutants, 1):
+            mark = "  (equivalent)" if mutant.key in equivalent else ""
+            print(f"{number:4} line {mutant.line:4} {mutant.operator:14} {mutant.key}{mark}")
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="mutation-") as scratch:
+        tree = Path(scratch) / "tree"
+        shutil.copytree(ROOT, tree, ignore=COPY_IGNORE)
+        target = tree / module
+        status, baseline = run_tests(tree, tests, args.database_url, timeout=600)
+        if status != "passed":
+            print(f"The tests fail before any mutation ({status}): fix them first: {' '.join(tests)}")
+            return 2
+        timeout = baseline * 3 + 30
+        print(f"{module}: {len(mutants)} mutants; tests {' '.join(tests)} take {baseline:.1f}s unmutated")
+
+        killed: list[Mutant] = []
+        survived: list[Mutant] = []
+        excluded: list[Mutant] = []
+        original = target.read_text(encoding="utf-8")
+        try:
+            for number, mutant in enumerate(mutants, 1):
+                if mutant.key in equivalent:
+                    excluded.append(mutant)
+                    continue
+                target.write_text(mutant.source, encoding="utf-8")
+                status, _ = run_tests(tree, tests, args.database_url, timeout)
+                (survived if status == "passed" else killed).append(mutant)
+                verdict = "SURVIVED" if status == "passed" else f"killed ({status})"
+                print(f"[{number}/{len(mutants)}] {verdict:17} line {mutant.line}: {mutant.key}", flush=True)
+            if args.recheck_on and survived:
+                target.write_text(original, encoding="utf-8")
+                if run_tests(tree, tests, args.recheck_on, timeout=600)[0] != "passed":
+                    # Otherwise every survivor would count as killed there.
+                    print(f"The tests fail unmutated with TEST_DATABASE_URL={args.recheck_on}: no re-check")
+                    return 2
+                print(f"Re-running {len(survived)} survivor(s) with TEST_DATABASE_URL={args.recheck_on}")
+                for mutant in list(survived):
+                    target.write_text(mutant.source, encoding="utf-8")
+                    status, _ = run_tests(tree, tests, args.recheck_on, timeout)
+                    if status != "passed":
+                        survived.remove(mutant)
+                        killed.append(mutant)
+                        print(f"  killed there ({status}): line {mutant.line}: {mutant.key}", flush=True)
+        finally:
+            target.write_text(original, encoding="utf-8")
+
+    counted = len(killed) + len(survived)
+    rate = 100 * len(killed) / counted if counted else 100.0
+    print()
+    print(f"== {module}: {counted} mutants, {len(killed)} killed, {len(survived)} survived: {rate:.1f}% killed")
+    if excluded:
+        print(f"{len(excluded)} equivalent mutant(s) left out:")
+        for mutant in excluded:
+            print(f"  line {mutant.line}: {mutant.key}\n      because {equivalent[mutant.key]}")
+    stale = set(equivalent) - {mutant.key for mutant in mutants}
+    for key in sorted(stale):
+        print(f"note: EQUIVALENT lists a mutant this module no longer has: {key}")
+    if survived:
+        print("Survivors (no test noticed these changes):")
+        for mutant in survived:
+            print(f"  line {mutant.line} [{mutant.operator}] {mutant.key}")
+    if args.fail_under is not None and rate < args.fail_under:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

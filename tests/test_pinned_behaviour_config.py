@@ -1,0 +1,349 @@
+"""Settings and URL rules that mutation testing showed no test pinned (issue 13).
+
+Each test checks what a deployer sees: which values start the app, what a refusal says, what the
+start-up log line says, and which URL the driver gets.
+"""
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from app.config import DEVELOPMENT_SECRET_KEY, ConfigError, describe_database, load_settings, normalise_database_url
+from app.startup import describe_startup
+
+STRONG_KEY = "k" * 40
+VARIABLES = (
+    "DATABASE_URL",
+    "ENV",
+    "DEBUG",
+    "SECRET_KEY",
+    "CORS_ORIGINS",
+    "DB_POOL_SIZE",
+    "DB_MAX_OVERFLOW",
+    "DB_POOL_TIMEOUT",
+    "DB_POOL_RECYCLE",
+    "DB_POOL_PRE_PING",
+    "DB_CONNECT_TIMEOUT",
+    "DB_CONNECT_ATTEMPTS",
+    "DB_COMMAND_TIMEOUT",
+    "WEB_CONCURRENCY",
+)
+
+
+@pytest.fixture
+def unconfigured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A fresh clone with nothing set: no variables (the test run sets some) and no .env."""
+    for variable in VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def refusal(**overrides: object) -> str:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(**overrides)
+    return str(raised.value)
+
+
+# ---- what a clone with no configuration gets: the README's table of defaults
+
+
+@pytest.mark.usefixtures("unconfigured")
+def test_defaults_are_the_documented_ones() -> None:
+    settings = load_settings()
+    assert settings.env == "dev"
+    assert settings.debug is False
+    assert settings.database_url == "sqlite:///./pep_viewer.db"
+    assert describe_database(settings.async_database_url) == "sqlite file ./pep_viewer.db"
+    assert settings.secret_key == DEVELOPMENT_SECRET_KEY
+    assert settings.cors_origins == []
+    pool = (
+        settings.db_pool_size,
+        settings.db_max_overflow,
+        settings.db_pool_timeout,
+        settings.db_pool_recycle,
+        settings.db_pool_pre_ping,
+        settings.db_connect_timeout,
+        settings.db_connect_attempts,
+        settings.db_command_timeout,
+        settings.web_concurrency,
+    )
+    assert pool == (5, 0, 5.0, 300, True, 5.0, 5, 30.0, 1)
+    # The default expiry is not pinned (issue 8 shortens it); that there is a usable one is.
+    assert settings.access_token_expire_minutes >= 1
+
+
+@pytest.mark.usefixtures("unconfigured")
+def test_default_start_up_line_on_postgresql_states_the_connection_budget() -> None:
+    settings = load_settings(database_url="postgresql://app:pw@db.example.com/catalogue")
+    assert describe_startup(settings, "abc123") == (
+        "Database postgresql db.example.com:5432/catalogue (pool 5+0 per worker x 1 worker(s) = up to 5 "
+        "connections per instance), schema revision abc123"
+    )
+
+
+@pytest.mark.usefixtures("unconfigured")
+def test_settings_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENV", "prod")
+    monkeypatch.setenv("SECRET_KEY", STRONG_KEY)
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@h/db")
+    settings = load_settings()
+    assert (settings.env, settings.secret_key, settings.database_url) == ("prod", STRONG_KEY, "postgres://u:p@h/db")
+
+
+@pytest.mark.parametrize("env", ["dev", "test", "prod"])
+def test_each_environment_name_is_accepted(env: str) -> None:
+    assert load_settings(env=env, secret_key=STRONG_KEY).env == env
+
+
+def test_unknown_environment_name_is_refused() -> None:
+    assert "ENV: Input should be 'dev', 'test' or 'prod'" in refusal(env="production", secret_key=STRONG_KEY)
+
+
+def test_dotenv_is_read_as_utf8(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("CORS_ORIGINS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("CORS_ORIGINS=https://bücher.example\n", encoding="utf-8")
+    assert load_settings().cors_origins == ["https://bücher.example"]
+
+
+# ---- limits: the smallest accepted value of each, and the values refused
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("db_pool_size", 0),  # SQLAlchemy: no limit on the pool
+        ("db_max_overflow", 0),
+        ("db_pool_recycle", 0),
+        ("db_pool_timeout", 0.5),
+        ("db_connect_timeout", 0.5),
+        ("db_command_timeout", 0.5),
+        ("db_connect_attempts", 1),
+        ("web_concurrency", 1),
+        ("access_token_expire_minutes", 1),
+    ],
+)
+def test_smallest_sensible_values_are_accepted(variable: str, value: float) -> None:
+    assert getattr(load_settings(**{variable: value}), variable) == value
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "bound"),
+    [
+        ("access_token_expire_minutes", 0, "greater than or equal to 1"),
+        ("access_token_expire_minutes", -60, "greater than or equal to 1"),
+        ("db_command_timeout", 0, "greater than 0"),
+        ("db_command_timeout", -1, "greater than 0"),
+        ("db_pool_timeout", -0.5, "greater than 0"),
+    ],
+)
+def test_non_positive_durations_are_refused(variable: str, value: float, bound: str) -> None:
+    assert f"{variable.upper()}: Input should be {bound}" in refusal(**{variable: value})
+
+
+def test_every_bad_variable_is_named_in_one_message() -> None:
+    assert refusal(db_pool_size=-1, web_concurrency=0) == (
+        "Invalid setting(s): DB_POOL_SIZE: Input should be greater than or equal to 0; "
+        "WEB_CONCURRENCY: Input should be greater than or equal to 1"
+    )
+
+
+# ---- SECRET_KEY
+
+PROD_KEY_REFUSAL = (
+    "Invalid setting(s): SECRET_KEY: must be set to a random string of at least 32 characters when ENV=prod "
+    "(not a placeholder); generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+)
+
+
+def test_prod_accepts_a_key_of_exactly_32_characters() -> None:
+    key = "0123456789abcdef" * 2
+    assert load_settings(env="prod", secret_key=key).secret_key == key
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "0123456789abcdef0123456789abcde",  # 31 characters
+        DEVELOPMENT_SECRET_KEY.upper(),
+        f"  {DEVELOPMENT_SECRET_KEY}  ",
+    ],
+)
+def test_prod_refusal_says_how_to_make_a_key(key: str) -> None:
+    assert refusal(env="prod", secret_key=key) == PROD_KEY_REFUSAL
+
+
+@pytest.mark.usefixtures("unconfigured")
+def test_unset_key_in_dev_uses_the_development_key_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="app.config"):
+        assert load_settings().secret_key == DEVELOPMENT_SECRET_KEY
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [
+        (
+            "app.config",
+            "SECRET_KEY is not set: signing tokens with a public development key. Set SECRET_KEY before deploying.",
+        )
+    ]
+
+
+def test_weak_key_outside_prod_is_kept_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="app.config"):
+        assert load_settings(env="dev", secret_key="short-key").secret_key == "short-key"
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [
+        ("app.config", "SECRET_KEY is weak (a placeholder, or under 32 characters); ENV=prod will refuse it.")
+    ]
+
+
+def test_strong_key_outside_prod_is_kept_silently(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="app.config"):
+        assert load_settings(env="test", secret_key=STRONG_KEY).secret_key == STRONG_KEY
+    assert caplog.records == []
+
+
+# ---- CORS_ORIGINS
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (" https://a.test ,, https://b.test , ", ["https://a.test", "https://b.test"]),
+        (",", []),
+        ("https://a.test", ["https://a.test"]),
+        (["https://c.test"], ["https://c.test"]),
+    ],
+)
+def test_cors_origins_drop_blank_entries_and_spaces(given: object, expected: list[str]) -> None:
+    assert load_settings(cors_origins=given).cors_origins == expected
+
+
+# ---- DATABASE_URL
+
+
+def test_database_url_setting_keeps_what_was_given() -> None:
+    given = "postgres://u:p@host/app?sslmode=require"
+    settings = load_settings(database_url=given)
+    assert settings.database_url == given
+    assert settings.async_database_url.render_as_string(hide_password=False) == (
+        "postgresql+asyncpg://u:p@host/app?ssl=require"
+    )
+
+
+@pytest.mark.parametrize("sslmode", ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"])
+def test_every_libpq_sslmode_becomes_asyncpg_ssl(sslmode: str) -> None:
+    url = normalise_database_url(f"postgresql://u:p@host/app?sslmode={sslmode}")
+    assert url.query == {"ssl": sslmode}
+
+
+@pytest.mark.parametrize(
+    "option", ["sslrootcert", "sslcert", "sslkey", "channel_binding", "connect_timeout", "pgbouncer"]
+)
+def test_libpq_only_options_are_dropped_and_others_kept(option: str) -> None:
+    url = normalise_database_url(f"postgresql://u:p@host/app?{option}=x&application_name=pep&sslmode=require")
+    assert url.query == {"application_name": "pep", "ssl": "require"}
+
+
+def test_a_second_scheme_separator_stays_in_the_query() -> None:
+    url = normalise_database_url("postgres://u:p@host/app?application_name=a://b")
+    assert (url.drivername, url.host, url.database) == ("postgresql+asyncpg", "host", "app")
+    assert url.query == {"application_name": "a://b"}
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (
+            "postgresql://u:p@host/app?sslmode=",
+            "sslmode must be one of allow, disable, prefer, require, verify-ca, verify-full",
+        ),
+        (
+            "postgresql://u:p@host/app?sslmode=sometimes",
+            "sslmode must be one of allow, disable, prefer, require, verify-ca, verify-full",
+        ),
+        ("mysql://u:p@host/db", "scheme 'mysql' is not supported: use postgresql:// or sqlite:///"),
+        ("just-a-path.db", "must look like postgresql://user:password@host/dbname or sqlite:///file.db"),
+        ("postgres://u:p@host", "names no database: add /dbname after the host"),
+    ],
+)
+def test_unusable_urls_are_refused_with_the_exact_reason(given: str, message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        normalise_database_url(given)
+    assert str(raised.value) == message
+    assert refusal(database_url=given) == f"Invalid setting(s): DATABASE_URL: {message}"
+
+
+@pytest.mark.parametrize(
+    ("url", "pooled"),
+    [
+        ("postgresql://u:p@db.example.com/app?pgbouncer=true", True),
+        ("postgresql://u:p@db.example.com/app?pgbouncer=TRUE", True),
+        ("postgresql://u:p@db.example.com/app?pgbouncer=1", True),
+        ("postgresql://u:p@db.example.com/app?pgbouncer=yes", True),
+        ("  postgresql://u:p@db.example.com/app?pgbouncer=true  \n", True),
+        ("postgresql://u:p@db.example.com/app?pgbouncer=false", False),
+        ("postgresql://u:p@ep-cool-123-pooler.eu-central-1.aws.neon.tech/app", True),
+        ("postgresql://u:p@ep-cool-123.eu-central-1.aws.neon.tech/app", False),
+        ("postgresql://u:p@aws-0-eu-central-1.pooler.supabase.com:6543/postgres", True),
+        ("postgresql://u:p@aws-0-eu-central-1.pooler.supabase.com:5432/postgres", False),
+        ("postgresql://u:p@db.example.com:6543/app", False),
+        ("postgresql://u:p@db.example.com/app", False),
+    ],
+)
+def test_transaction_poolers_are_recognised(url: str, pooled: bool) -> None:
+    assert load_settings(database_url=url).uses_transaction_pooler is pooled
+
+
+# ---- the start-up log line
+
+
+@pytest.mark.parametrize(
+    ("overrides", "revision", "expected"),
+    [
+        (
+            {"database_url": "sqlite:////var/data/app.db"},
+            "abc123",
+            "Database sqlite file /var/data/app.db (SQLite, no pool), schema revision abc123",
+        ),
+        (
+            {"database_url": "sqlite://"},
+            None,
+            "Database sqlite file :memory: (SQLite, no pool), schema revision none",
+        ),
+        (
+            {"database_url": "postgresql://u:p@ep-x-pooler.neon.tech/app"},
+            "r1",
+            "Database postgresql ep-x-pooler.neon.tech:5432/app (through a transaction pooler: no local pool, "
+            "no prepared-statement cache), schema revision r1",
+        ),
+        (
+            {
+                "database_url": "postgresql://u:p@db:6000/app",
+                "db_pool_size": 3,
+                "db_max_overflow": 2,
+                "web_concurrency": 4,
+            },
+            "r2",
+            "Database postgresql db:6000/app (pool 3+2 per worker x 4 worker(s) = up to 20 connections per instance), "
+            "schema revision r2",
+        ),
+        (
+            {"database_url": "postgresql://u:p@/app"},
+            "r3",
+            "Database postgresql localhost:5432/app (pool 5+0 per worker x 1 worker(s) = up to 5 connections per "
+            "instance), schema revision r3",
+        ),
+    ],
+)
+def test_start_up_line_describes_the_database(overrides: dict, revision: str | None, expected: str) -> None:
+    settings = load_settings(**{"db_pool_size": 5, "db_max_overflow": 0, "web_concurrency": 1, **overrides})
+    assert describe_startup(settings, revision) == expected
+
+
+@pytest.mark.parametrize(("size", "overflow", "workers", "budget"), [(5, 0, 2, 10), (2, 3, 3, 15), (10, 10, 1, 20)])
+def test_connection_budget_is_pool_plus_overflow_times_workers(
+    size: int, overflow: int, workers: int, budget: int
+) -> None:
+    settings = load_settings(
+        database_url="postgresql://u:p@db/app", db_pool_size=size, db_max_overflow=overflow, web_concurrency=workers
+    )
+    assert settings.connections_per_instance == budget
+    assert f"= up to {budget} connections per instance" in describe_startup(settings, "r")

@@ -1,0 +1,232 @@
+"""How every failure becomes an HTTP answer, pinned through `install_error_handlers` (issue 13).
+
+A tiny app with the project's handlers has one route that raises whatever a test gives it, so each
+kind of database failure can be checked without breaking a real database: a programming bug is a
+500, an outage a 503 with `Retry-After` and a reason, a value the database refuses a 422.
+"""
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+from fastapi import FastAPI, HTTPException
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from app.errors import AppError, BadRequestError, ConflictError, NotFoundError, install_error_handlers
+from tests.conftest import IS_POSTGRES
+
+
+class DriverError(Exception):
+    """Stands in for a driver's exception; `sqlstate` as asyncpg gives it."""
+
+    def __init__(self, message: str, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        if sqlstate is not None:
+            self.sqlstate = sqlstate
+
+
+class RaisingApp:
+    def __init__(self) -> None:
+        self.error: BaseException = RuntimeError("set by the test")
+        self.app = FastAPI()
+        install_error_handlers(self.app)
+
+        @self.app.api_route("/boom", methods=["GET", "HEAD", "POST", "PATCH"])
+        async def boom() -> None:
+            raise self.error
+
+        @self.app.api_route("/odd", methods=["PUT", "HEAD", "OPTIONS"])
+        async def odd() -> None:
+            return None
+
+        @self.app.get("/read-only")
+        async def read_only() -> None:
+            # A route may refuse a method itself, with headers of its own.
+            raise HTTPException(405, "Frozen", headers={"X-Frozen-Until": "2027-01-01", "Allow": "HEAD"})
+
+
+@pytest.fixture
+async def raising() -> AsyncIterator[tuple[RaisingApp, AsyncClient]]:
+    raising = RaisingApp()
+    # As a real server does: the catch-all answers 500, then re-raises so that the traceback is logged.
+    transport = ASGITransport(app=raising.app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        yield raising, client
+
+
+def db_error(kind: type[DBAPIError], orig: BaseException, invalidated: bool = False) -> DBAPIError:
+    return kind(
+        "SELECT secret_column FROM t WHERE x = $1", {"x": "secret-value"}, orig, connection_invalidated=invalidated
+    )
+
+
+# ---- the service errors
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (AppError("could not"), 400),
+        (BadRequestError("cannot do that"), 400),
+        (NotFoundError("PEP 1 not found"), 404),
+        (ConflictError("PEP 8 already exists"), 409),
+    ],
+)
+async def test_service_errors_answer_their_status_with_the_detail(raising, error: AppError, status: int) -> None:
+    app, client = raising
+    app.error = error
+    response = await client.get("/boom")
+    assert response.status_code == status
+    assert response.json() == {"detail": error.detail}
+    assert str(error) == error.detail  # what a log line or traceback shows
+
+
+# ---- database failures
+
+
+async def test_integrity_error_is_409_and_logged_by_kind(raising, caplog: pytest.LogCaptureFixture) -> None:
+    app, client = raising
+    app.error = db_error(IntegrityError, DriverError("duplicate key value violates unique constraint"))
+    with caplog.at_level(logging.INFO, logger="app.errors"):
+        response = await client.post("/boom")
+    assert response.status_code == 409
+    assert response.json() == {"detail": "The request conflicts with data already stored."}
+    assert [(r.name, r.levelno, r.getMessage()) for r in caplog.records if r.name.startswith("app")] == [
+        ("app.errors", logging.INFO, "Integrity error on POST /boom: DriverError")
+    ]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        db_error(ProgrammingError, DriverError('relation "t" does not exist', sqlstate="42P01")),
+        db_error(DBAPIError, DriverError("something else the driver says")),
+        RuntimeError("a bug"),
+    ],
+)
+async def test_a_bug_is_500_not_try_again(raising, caplog: pytest.LogCaptureFixture, error: Exception) -> None:
+    app, client = raising
+    app.error = error
+    with caplog.at_level(logging.INFO, logger="app.errors"):
+        response = await client.get("/boom")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error."}
+    assert "retry-after" not in response.headers
+    [record] = [r for r in caplog.records if r.name == "app.errors"]
+    assert (record.levelno, record.getMessage()) == (logging.ERROR, "Unhandled error on GET /boom")
+    assert record.exc_info is not None and record.exc_info[1] is error  # the traceback reaches the log
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (db_error(OperationalError, ConnectionRefusedError("password=secret-pw refused")), "ConnectionRefusedError"),
+        (db_error(InterfaceError, DriverError("connection is closed")), "DriverError"),
+        (db_error(DBAPIError, DriverError("server closed the connection"), invalidated=True), "DriverError"),
+        (db_error(ProgrammingError, DriverError("SSL connection closed"), invalidated=True), "DriverError"),
+        (
+            PoolTimeoutError("QueuePool limit of size 5 overflow 0 reached, connection timed out"),
+            "no free connection in the pool",
+        ),
+        (TimeoutError("connect() to 10.0.0.1 timed out"), "timed out"),
+        (ConnectionResetError("reset by 10.0.0.1"), "ConnectionResetError"),
+        (OSError("network unreachable"), "OSError"),
+        (OperationalError("SELECT 1", {}, None), "OperationalError"),
+    ],
+)
+async def test_an_outage_is_503_with_retry_after_and_a_reason(
+    raising, caplog: pytest.LogCaptureFixture, error: Exception, reason: str
+) -> None:
+    app, client = raising
+    app.error = error
+    with caplog.at_level(logging.INFO, logger="app.errors"):
+        response = await client.get("/boom")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json() == {"detail": f"The database is unavailable ({reason}); try again shortly."}
+    for secret in ("secret", "10.0.0.1"):
+        assert secret not in response.text
+    assert [(r.name, r.levelno, r.getMessage()) for r in caplog.records if r.name.startswith("app")] == [
+        ("app.errors", logging.WARNING, f"Database unavailable on GET /boom: {reason}")
+    ]
+
+
+@pytest.mark.parametrize(("method", "where"), [("GET", "query"), ("POST", "body"), ("PATCH", "body")])
+async def test_a_value_the_database_refuses_is_422_shaped_like_validation_errors(
+    raising, method: str, where: str
+) -> None:
+    app, client = raising
+    app.error = db_error(DBAPIError, DriverError("invalid byte sequence for encoding UTF8: 0x00", sqlstate="22021"))
+    response = await client.request(method, "/boom")
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert_unstorable_problem(problem, where)
+
+
+async def test_head_gets_the_same_422_status_without_a_body(raising) -> None:
+    app, client = raising
+    app.error = db_error(DBAPIError, DriverError("value out of range", sqlstate="22003"))
+    response = await client.head("/boom")
+    assert response.status_code == 422 and response.content == b""
+
+
+def assert_unstorable_problem(problem: dict, where: str) -> None:
+    assert set(problem) == {"type", "loc", "msg", "input"}
+    assert problem["type"] == "value_error"
+    assert problem["loc"] == [where]
+    assert problem["msg"].startswith("A value cannot be stored")
+    assert problem["input"] is None
+    # Never the statement, its parameters, or the wrapper's class name.
+    for leak in ("SELECT", "secret", "DriverError", "DBAPIError"):
+        assert leak not in problem["msg"]
+
+
+async def test_nul_in_a_search_is_422_on_postgresql_and_never_500(client: AsyncClient) -> None:
+    response = await client.get("/peps", params={"q": "a\x00b"})
+    if IS_POSTGRES:  # PostgreSQL cannot hold NUL in text, and says so (SQLSTATE 22021)
+        assert response.status_code == 422
+        [problem] = response.json()["detail"]
+        assert_unstorable_problem(problem, "query")
+    else:
+        assert response.status_code == 200
+
+
+async def test_nul_in_a_new_authors_name_is_422_on_postgresql_and_stored_on_sqlite(
+    client: AsyncClient, superuser_headers: dict
+) -> None:
+    response = await client.post("/authors", json={"name": "Nul\x00Byte"}, headers=superuser_headers)
+    if IS_POSTGRES:
+        assert response.status_code == 422
+        [problem] = response.json()["detail"]
+        assert_unstorable_problem(problem, "body")
+    else:
+        assert response.status_code == 201 and response.json()["name"] == "Nul\x00Byte"
+
+
+# ---- 405
+
+
+async def test_405_lists_every_method_of_the_path(raising) -> None:
+    _, client = raising
+    response = await client.delete("/odd")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "HEAD, OPTIONS, PUT"
+    assert response.json() == {"detail": "Method Not Allowed"}
+    response = await client.put("/boom")
+    assert response.headers["allow"] == "GET, HEAD, PATCH, POST"
+
+
+async def test_405_raised_by_a_route_keeps_its_own_headers(raising) -> None:
+    _, client = raising
+    response = await client.get("/read-only")
+    assert response.status_code == 405
+    assert response.headers["x-frozen-until"] == "2027-01-01"
+    assert response.json() == {"detail": "Frozen"}
+
+
+async def test_404_has_no_allow_header(raising) -> None:
+    _, client = raising
+    response = await client.get("/nowhere")
+    assert response.status_code == 404 and "allow" not in response.headers
