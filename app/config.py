@@ -234,7 +234,7 @@ def uses_transaction_pooler(raw_url: str) -> bool:
 def describe_database(url: URL) -> str:
     """Where the database is, for logs: never the password."""
     if url.get_backend_name() == "sqlite":
-        return f"sqlite file {url.database or ':memory:'}"
+        return f"sqlite file {url.database}"
     return f"postgresql {url.host or 'localhost'}:{url.port or 5432}/{url.database}"
 
 

@@ -304,9 +304,9 @@ def test_transaction_poolers_are_recognised(url: str, pooled: bool) -> None:
             "Database sqlite file /var/data/app.db (SQLite, no pool), schema revision abc123",
         ),
         (
-            {"database_url": "sqlite://"},
+            {"database_url": "sqlite:///./pep_viewer.db"},
             None,
-            "Database sqlite file :memory: (SQLite, no pool), schema revision none",
+            "Database sqlite file ./pep_viewer.db (SQLite, no pool), schema revision none",
         ),
         (
             {"database_url": "postgresql://u:p@ep-x-pooler.neon.tech/app"},

@@ -123,7 +123,8 @@ async def test_a_bug_is_500_not_try_again(raising, caplog: pytest.LogCaptureFixt
     ("error", "reason"),
     [
         (db_error(OperationalError, ConnectionRefusedError("password=secret-pw refused")), "ConnectionRefusedError"),
-        (db_error(InterfaceError, DriverError("connection is closed")), "DriverError"),
+        # SQLAlchemy marks a lost connection invalidated; an InterfaceError without that is a bug (500).
+        (db_error(InterfaceError, DriverError("connection is closed"), invalidated=True), "DriverError"),
         (db_error(DBAPIError, DriverError("server closed the connection"), invalidated=True), "DriverError"),
         (db_error(ProgrammingError, DriverError("SSL connection closed"), invalidated=True), "DriverError"),
         (
