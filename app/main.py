@@ -25,8 +25,10 @@ logger = logging.getLogger("app")
 DESCRIPTION = """
 A catalogue of Python Enhancement Proposals and their authors.
 
-Reading the catalogue is public. Changing it needs a superuser: sign up with `POST /auth/register`,
-then press **Authorize** and sign in with your email and password. Your notes live under `/me/notes`.
+Reading the catalogue is public. **Changing it (POST, PATCH, DELETE on `/peps` and `/authors`) needs a
+superuser**: a signed-up account cannot, and gets 403. The first superuser is the account named by the
+`FIRST_SUPERUSER_EMAIL` and `FIRST_SUPERUSER_PASSWORD` settings. Anyone may sign up (`POST /auth/register`)
+to keep private notes under `/me/notes`: press **Authorize** and sign in with your email and password.
 Access tokens last minutes; `POST /auth/refresh` trades the refresh token for a new pair, `POST /auth/logout` signs out.
 
 Lists take `limit` and `offset` and answer `{items, total, limit, offset}`. Every error is JSON with a `detail` key.

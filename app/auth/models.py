@@ -51,6 +51,8 @@ class RefreshRequest(SQLModel):
 
 
 class PasswordResetRequest(SQLModel):
+    model_config = {"json_schema_extra": {"examples": [{"email": "ada@example.com"}]}}
+
     email: Email
 
 

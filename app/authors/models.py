@@ -24,11 +24,13 @@ class Author(Timestamps, AuthorBase, table=True):
 
 
 class AuthorCreate(AuthorBase):
-    pass
+    model_config = {"json_schema_extra": {"examples": [{"name": "Grace Hopper"}]}}
 
 
 class AuthorUpdate(SQLModel):
     """An author's only editable field is the name, so a rename must send it."""
+
+    model_config = {"json_schema_extra": {"examples": [{"name": "Guido van Rossum (BDFL emeritus)"}]}}
 
     name: AuthorName
 

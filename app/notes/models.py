@@ -25,10 +25,18 @@ class Note(Timestamps, NoteBase, table=True):
 
 
 class NoteCreate(NoteBase):
+    model_config = {
+        "json_schema_extra": {"examples": [{"pep_number": 8, "body": "Read the naming conventions again."}]}
+    }
+
     pep_number: PepNumber = Field(description="The PEP the note is about.")
 
 
 class NoteUpdate(SQLModel):
+    model_config = {
+        "json_schema_extra": {"examples": [{"body": "Read the naming conventions again, and the section on comments."}]}
+    }
+
     body: str = Field(min_length=1, max_length=10_000)
 
 

@@ -122,6 +122,21 @@ AuthorList = Annotated[list[AuthorName], AfterValidator(_distinct)]
 
 
 class PepCreate(PepBase):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "number": 9999,
+                    "title": "A PEP made from the docs",
+                    "status": "Draft",
+                    "type": "Informational",
+                    "created": "2026-11-25",
+                    "authors": ["Ada Lovelace", "Guido van Rossum"],
+                }
+            ]
+        }
+    }
+
     number: PepNumber = Field(description="The PEP's number: its key in every URL.")
     created: IsoDate
     url: str | None = Field(default=None, max_length=200, description="Defaults to the PEP's page on peps.python.org.")
@@ -136,6 +151,8 @@ class PepCreate(PepBase):
 
 class PepUpdate(SQLModel):
     """Every field optional: only the fields sent change. `authors` replaces the whole list."""
+
+    model_config = {"json_schema_extra": {"examples": [{"status": "Final", "topic": "packaging, typing"}]}}
 
     # Fields whose column is NOT NULL may be left out but not sent as null: typed without None and
     # defaulting to None, so the validation and the OpenAPI schema both say so.

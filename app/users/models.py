@@ -41,6 +41,14 @@ class User(Timestamps, UserBase, table=True):
 
 
 class UserRegister(SQLModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"email": "ada@example.com", "password": "correct horse battery staple", "full_name": "Ada Lovelace"}
+            ]
+        }
+    }
+
     email: Email
     password: Password = Field(description=f"At least {PASSWORD_MIN_LENGTH} characters.")
     full_name: FullName | None = None
@@ -49,6 +57,8 @@ class UserRegister(SQLModel):
 class UserUpdateMe(SQLModel):
     """Change your name, or your password (which needs the current one)."""
 
+    model_config = {"json_schema_extra": {"examples": [{"full_name": "Ada King, Countess of Lovelace"}]}}
+
     full_name: FullName | None = None
     password: Password | None = None
     current_password: str | None = Field(default=None, max_length=128)
@@ -56,6 +66,8 @@ class UserUpdateMe(SQLModel):
 
 class UserUpdate(SQLModel):
     """What a superuser may change about another account; a new `password` signs the user out everywhere."""
+
+    model_config = {"json_schema_extra": {"examples": [{"full_name": "Ada Lovelace", "is_active": True}]}}
 
     full_name: FullName | None = None
     password: Password | None = None
