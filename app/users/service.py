@@ -58,6 +58,9 @@ async def register_user(session: AsyncSession, data: UserRegister, is_superuser:
 async def authenticate(session: AsyncSession, email: str, password: str) -> User | None:
     """The user with this email and password, or None; as slow for an unknown email as for a wrong password."""
     user = await get_user_by_email(session, email)
+    # End the read before the hash: Argon2 takes a third of a second, and a burst of sign-ins must not
+    # hold pooled connections (or SQLite's write lock) that long. The user stays loaded.
+    await session.commit()
     if not await verify_password(password, user.hashed_password if user else None):
         return None
     return user
