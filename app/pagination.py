@@ -9,12 +9,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Integer, bindparam, func
+from sqlalchemy import FromClause, bindparam, func, select
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql import Select as CoreSelect
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from app.reader import Reader, Row
 
@@ -50,22 +47,18 @@ def order_by(sort: str, sortable: Mapping[str, ColumnElement[Any]], tiebreak: Co
     return [column.desc() if sort.startswith("-") else column.asc(), tiebreak]
 
 
-async def fetch_page(
-    session: AsyncSession,
-    statement: Select[Any] | SelectOfScalar[Any],
-    params: PageParams,
-    ordering: Sequence[Any],
-) -> tuple[Sequence[Any], int]:
-    """Run `statement` for one page and count every row it matches, in two queries."""
-    total = (await session.exec(select(func.count()).select_from(statement.order_by(None).subquery()))).one()
-    page = statement.order_by(*ordering).limit(params.limit).offset(params.offset)
-    return (await session.exec(page)).all(), total
-
-
 def paginated(statement: CoreSelect[Any], ordering: Sequence[Any]) -> CoreSelect[Any]:
     """`statement` sorted and cut to one page; the page is bound at run time as `limit` and `offset`."""
-    limit, offset = bindparam("limit", type_=Integer), bindparam("offset", type_=Integer)
-    return statement.order_by(*ordering).limit(limit).offset(offset)
+    return statement.order_by(*ordering).limit(bindparam("limit")).offset(bindparam("offset"))
+
+
+def table_page_statements(
+    table: FromClause, columns: Sequence[Any], conditions: Sequence[Any], ordering: Sequence[Any]
+) -> tuple[CoreSelect[Any], CoreSelect[Any]]:
+    """For a list of one table's rows: the page statement, carrying the total, and the count alone."""
+    count = select(func.count().label("total")).select_from(table).where(*conditions)
+    page = select(*columns, count.scalar_subquery().label("total")).where(*conditions)
+    return paginated(page, ordering), count
 
 
 async def read_page(
@@ -87,7 +80,6 @@ async def read_page(
     elif params.offset == 0:
         total = 0
     else:
-        counted = await reader.first(count, **values)
-        total = counted["total"] if counted else 0
+        total = (await reader.all(count, **values))[0]["total"]
     items = [shape_row(row) for row in rows] if shape_row else rows
     return page_model.model_validate({"items": items, "total": total, "limit": params.limit, "offset": params.offset})

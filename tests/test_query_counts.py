@@ -48,3 +48,26 @@ async def test_author_detail_cost_does_not_grow_with_pep_count(
     assert busiest["pep_count"] > 10 * quietest["pep_count"]
     assert await statements_for(client, count_statements, f"/authors/{busiest['id']}") == 2  # author, PEPs
     assert await statements_for(client, count_statements, f"/authors/{quietest['id']}") == 2
+
+
+async def test_an_empty_page_costs_a_count_only_past_the_end(
+    client: AsyncClient, count_statements: StatementCounter, catalogue: dict[int, dict]
+) -> None:
+    """The total rides on the page's rows; only a page past the end, with no row, needs its own count."""
+    assert await statements_for(client, count_statements, "/peps?q=no-pep-has-this-title") == 1
+    assert (await client.get("/peps?q=no-pep-has-this-title")).json()["total"] == 0
+    past_the_end = f"/peps?offset={len(catalogue) + 10}"
+    assert await statements_for(client, count_statements, past_the_end) == 2
+    assert (await client.get(past_the_end)).json()["total"] == len(catalogue)
+
+
+async def test_the_user_list_costs_one_statement(
+    client: AsyncClient, count_statements: StatementCounter, superuser_headers: dict, make_user
+) -> None:
+    for _ in range(3):
+        await make_user()
+    await count_statements.reset()
+    response = await client.get("/users?limit=100", headers=superuser_headers)
+    assert response.status_code == 200 and response.json()["total"] >= 4
+    # The signed-in superuser (one query), then the page with its total (one statement).
+    assert await count_statements.count() == 2

@@ -4,7 +4,7 @@ from functools import lru_cache
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam
 from sqlalchemy.sql import Select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.base import utcnow
 from app.errors import NotFoundError
 from app.notes.models import Note, NoteCreate, NoteListParams, NotePage, NotePublic, NoteUpdate
-from app.pagination import order_by, paginated, read_page
+from app.pagination import order_by, read_page, table_page_statements
 from app.peps.models import Pep
 from app.reader import Reader
 from app.users.models import User
@@ -27,10 +27,9 @@ def note_page_statements(by_pep: bool, sort: str) -> tuple[Select[Any], Select[A
     conditions = [NOTE_TABLE.c.user_id == bindparam("owner_id")]
     if by_pep:
         conditions.append(NOTE_TABLE.c.pep_number == bindparam("pep_number"))
-    count = select(func.count().label("total")).select_from(NOTE_TABLE).where(*conditions)
-    statement = select(*PUBLIC_COLUMNS, count.scalar_subquery().label("total")).where(*conditions)
     sortable = {"created_at": NOTE_TABLE.c.created_at, "pep_number": NOTE_TABLE.c.pep_number}
-    return paginated(statement, order_by(sort, sortable, NOTE_TABLE.c.id)), count
+    ordering = order_by(sort, sortable, NOTE_TABLE.c.id)
+    return table_page_statements(NOTE_TABLE, PUBLIC_COLUMNS, conditions, ordering)
 
 
 async def list_notes(reader: Reader, owner: User, params: NoteListParams) -> NotePage:

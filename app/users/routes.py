@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Query, status
 from app.auth.dependencies import FORBIDDEN, UNAUTHORIZED, CurrentSession, CurrentSuperuser, CurrentUser
 from app.db import SessionDep
 from app.pagination import MAX_ID
+from app.reader import ReaderDep
 from app.responses import UNAVAILABLE, UNREADABLE_BODY, error_response
 from app.users import service
 from app.users.models import UserListParams, UserPage, UserPublic, UserUpdate, UserUpdateMe
@@ -40,11 +41,9 @@ async def update_me(session: SessionDep, me: CurrentSession, data: UserUpdateMe)
 
 
 @router.get("", operation_id="users-list", summary="List users", responses=FORBIDDEN)
-async def list_users(session: SessionDep, _: CurrentSuperuser, params: Annotated[UserListParams, Query()]) -> UserPage:
+async def list_users(reader: ReaderDep, _: CurrentSuperuser, params: Annotated[UserListParams, Query()]) -> UserPage:
     """Every account (superusers only)."""
-    users, total = await service.list_users(session, params)
-    items = [UserPublic.model_validate(user) for user in users]
-    return UserPage(items=items, total=total, limit=params.limit, offset=params.offset)
+    return await service.list_users(reader, params)
 
 
 @router.patch(

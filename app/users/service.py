@@ -1,9 +1,11 @@
 """User accounts: sign-up, sign-in, self-service changes and superuser administration."""
 
-from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Select
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -11,9 +13,11 @@ from app.auth.security import hash_password, password_fingerprint, verify_passwo
 from app.auth.sessions import end_all_sessions
 from app.base import utcnow
 from app.errors import BadRequestError, ConflictError, InvalidValueError, NotFoundError
-from app.pagination import fetch_page, order_by
+from app.pagination import order_by, read_page, table_page_statements
+from app.reader import Reader
+from app.sql import contains_any_case, contains_pattern
 from app.users.emails import email_skeleton, normalise_email
-from app.users.models import User, UserListParams, UserRegister, UserUpdate, UserUpdateMe
+from app.users.models import User, UserListParams, UserPage, UserPublic, UserRegister, UserUpdate, UserUpdateMe
 
 TAKEN = "A user with this email already exists"
 
@@ -114,12 +118,22 @@ async def get_user(session: AsyncSession, user_id: int) -> User:
     return user
 
 
-async def list_users(session: AsyncSession, params: UserListParams) -> tuple[Sequence[User], int]:
-    statement = select(User)
-    if params.q:
-        statement = statement.where(col(User.email).icontains(params.q, autoescape=True))
-    sortable = {"email": col(User.email), "created_at": col(User.created_at)}
-    return await fetch_page(session, statement, params, order_by(params.sort, sortable, col(User.id)))
+USER_TABLE = User.__table__
+PUBLIC_COLUMNS = [USER_TABLE.c[name] for name in UserPublic.model_fields]
+
+
+@lru_cache(maxsize=8)
+def user_page_statements(searching: bool, sort: str) -> tuple[Select[Any], Select[Any]]:
+    """The page statement (accounts and their total) and the count, for one shape of request."""
+    conditions = [contains_any_case(USER_TABLE.c.email, "q")] if searching else []
+    sortable = {"email": USER_TABLE.c.email, "created_at": USER_TABLE.c.created_at}
+    ordering = order_by(sort, sortable, USER_TABLE.c.id)
+    return table_page_statements(USER_TABLE, PUBLIC_COLUMNS, conditions, ordering)
+
+
+async def list_users(reader: Reader, params: UserListParams) -> UserPage:
+    values = {"q": contains_pattern(params.q)} if params.q else {}
+    return await read_page(reader, UserPage, user_page_statements(bool(values), params.sort), params, values)
 
 
 async def update_user(
