@@ -105,6 +105,15 @@ async def test_list_item_filter_matches_the_last_entry_of_a_stored_list(
     assert 8 not in await all_numbers(client, python_version="3.9")
 
 
+async def test_list_item_filter_with_a_slash_matches_it_literally(client: AsyncClient, session: AsyncSession) -> None:
+    """The escape character of the LIKE patterns is '/': a value holding one must still match as typed."""
+    pep = await session.get(Pep, 8)
+    pep.python_version = "2.7/3.0, 3.12"
+    await session.commit()
+    assert await all_numbers(client, python_version="2.7/3.0") == [8]
+    assert await all_numbers(client, python_version="2.7//3.0") == []
+
+
 async def test_largest_offset_is_accepted(client: AsyncClient, catalogue: dict) -> None:
     response = await client.get("/peps", params={"offset": MAX_OFFSET})
     assert response.status_code == 200

@@ -44,7 +44,7 @@ def contains_list_item(column: ColumnElement[str], parameter: str) -> ColumnElem
     `3.0` matches `"2.6, 3.0"` but not `"3.01"`.
     """
     padded = literal(",") + func.replace(func.lower(column), " ", "") + literal(",")
-    return cast(padded, String).like(bindparam(parameter, type_=String), escape=LIKE_ESCAPE)
+    return cast(padded, String).like(bindparam(parameter), escape=LIKE_ESCAPE)
 
 
 def list_item_pattern(item: str) -> str:
