@@ -4,10 +4,12 @@ import argparse
 import asyncio
 import getpass
 import os
+import sqlite3
 import sys
 from collections.abc import Coroutine
 
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from app.config import get_settings
 from app.db import dispose_engine, get_engine, session_scope
@@ -56,11 +58,23 @@ async def run_with_database(command: Coroutine[None, None, str]) -> str:
         raise CommandError(f"{str(error).rstrip('.')}. Nothing was written.") from None
     except Exception as error:
         if is_database_unavailable(error):
-            raise CommandError(f"cannot reach the database ({short_reason(error)}). Nothing was written.") from None
+            raise CommandError(f"{why_unavailable(error)}. Nothing was written.") from None
+        if isinstance(error, DBAPIError) and error.orig is not None:
+            # A wrong database name or role, a permission: the server's own first line says which.
+            first_line = str(error.orig).strip().splitlines()[0]
+            raise CommandError(f"the database refused the command: {first_line}. Nothing was written.") from None
         raise
     finally:
         command.close()  # a command never started (the check failed) must not warn "never awaited"
         await dispose_engine()
+
+
+def why_unavailable(error: BaseException) -> str:
+    """'cannot reach the database' for a connection that failed; SQLite's own words for a busy file."""
+    cause = error.orig if isinstance(error, DBAPIError) else None
+    if isinstance(cause, sqlite3.OperationalError):  # "database is locked": another process is writing
+        return f"the SQLite database is unavailable: {cause}"
+    return f"cannot reach the database ({short_reason(error)})"
 
 
 def superuser_credentials(email: str | None) -> tuple[str, str]:

@@ -8,7 +8,7 @@ no row to carry it, costs a second statement for the count.
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import FromClause, bindparam, func, select
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql import Select as CoreSelect
@@ -30,6 +30,15 @@ class PageParams(BaseModel):
 
     limit: int = Field(20, ge=1, le=100, description="How many items to return (1 to 100).")
     offset: int = Field(0, ge=0, le=MAX_ID, description="How many matching items to skip.")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def no_nul_character(cls, value: object) -> object:
+        # SQLite ends a LIKE pattern at a NUL (`q=a%00b` searched for "a") and PostgreSQL refuses one:
+        # no filter may hold it, on either database.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain a NUL character")
+        return value
 
 
 class Page(BaseModel, Generic[ItemT]):

@@ -3,6 +3,7 @@
 import copy
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,13 @@ async def test_changes_in_the_feed_are_applied(session: AsyncSession) -> None:
         ('{"8": {"number": 8}, ', "is not valid JSON"),
         ("42", "must hold a JSON object keyed by PEP number"),
         ("", "is empty"),
+        # Found by trying the importer as an attacker would:
+        ("[" * 100_000 + "]" * 100_000, "nests deeper than a PEP feed does"),
+        (json.dumps({"8": {**bundled_feed()["8"], "number": 9}}), "record 8: holds PEP 9; the key must be"),
+        (json.dumps({"8": {**bundled_feed()["8"], "title": "nul\x00here"}}), "PEP 8: title: holds a NUL"),
+        ('{"8": {"number": 8, "title": "\\udc00"}}', "holds a lone surrogate escape"),
+        ('{"8": {"number": 8, "title": "sur\\ud800"}}', "holds a lone surrogate escape"),
+        (json.dumps({"8": {**bundled_feed()["8"], "author_names": ["A\x00B"]}}), "PEP 8: author_names: holds a NUL"),
         (json.dumps({"8": bundled_feed()["8"], "0008": bundled_feed()["8"]}), "PEP 8 appears more than once"),
     ],
 )
@@ -90,6 +98,14 @@ async def test_a_feed_larger_than_a_statement_can_carry_imports(session: AsyncSe
     assert (await get_pep(SessionReader(session), 42_999)).authors == ["Bulk Author 28", "Guido van Rossum"]
     again = await import_peps(session, parse_feed(json.dumps(feed), "bulk"))
     assert (again.created, again.updated, again.unchanged) == (0, 0, 33_000)
+
+
+def test_a_byte_order_mark_and_surrogate_pairs_are_fine() -> None:
+    record = {**bundled_feed()["8"], "title": "Style Guide \U0001f40d"}
+    [pep] = parse_feed(b"\xef\xbb\xbf" + json.dumps({"8": record}).encode(), "feed with a BOM")
+    assert pep.title == "Style Guide \U0001f40d"
+    [pep] = parse_feed(json.dumps({"0008": {**bundled_feed()["8"]}}), "zero-padded key")
+    assert pep.number == 8
 
 
 def test_feed_without_author_names_is_split_on_commas() -> None:
@@ -155,6 +171,28 @@ def test_command_on_an_unmigrated_database(fresh_database_url: str) -> None:
         assert "alembic upgrade head" in result.stderr and "Nothing was written" in result.stderr
     else:
         assert result.returncode == 0, result.stderr
+
+
+async def test_command_says_what_is_wrong_with_a_reachable_database(fresh_database_url: str, tmp_path: Path) -> None:
+    """'cannot reach the database' only when it cannot: a locked SQLite file or a missing PostgreSQL
+    database is named as such, without a traceback."""
+    if IS_POSTGRES:
+        missing = fresh_database_url.rsplit("/", 1)[0] + "/no_such_database_here"
+        result = run_command("import-peps", database_url=missing, DB_CONNECT_ATTEMPTS="1")
+        assert result.returncode == 1
+        assert 'the database refused the command: database "no_such_database_here" does not exist' in result.stderr
+    else:
+        assert run_command("import-peps", database_url=fresh_database_url).returncode == 0
+        holder = sqlite3.connect(fresh_database_url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another process is writing
+        try:
+            result = run_command("import-peps", database_url=fresh_database_url, DB_POOL_TIMEOUT="1")
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert result.returncode == 1
+        assert "the SQLite database is unavailable: database is locked" in result.stderr
+    assert "Traceback" not in result.stderr and "cannot reach" not in result.stderr
 
 
 def test_command_on_an_unreachable_database_fails_cleanly() -> None:

@@ -184,16 +184,6 @@ def assert_unstorable_problem(problem: dict, where: str) -> None:
         assert leak not in problem["msg"]
 
 
-async def test_nul_in_a_search_is_422_on_postgresql_and_never_500(client: AsyncClient) -> None:
-    response = await client.get("/peps", params={"q": "a\x00b"})
-    if IS_POSTGRES:  # PostgreSQL cannot hold NUL in text, and says so (SQLSTATE 22021)
-        assert response.status_code == 422
-        [problem] = response.json()["detail"]
-        assert_unstorable_problem(problem, "query")
-    else:
-        assert response.status_code == 200
-
-
 async def test_nul_in_a_new_authors_name_is_422_on_postgresql_and_stored_on_sqlite(
     client: AsyncClient, superuser_headers: dict
 ) -> None:

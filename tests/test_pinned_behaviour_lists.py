@@ -114,6 +114,20 @@ async def test_list_item_filter_with_a_slash_matches_it_literally(client: AsyncC
     assert await all_numbers(client, python_version="2.7//3.0") == []
 
 
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [("/peps", "q"), ("/peps", "author"), ("/peps", "topic"), ("/peps", "python_version"), ("/authors", "q")],
+)
+async def test_a_nul_in_a_filter_is_422_naming_it_on_both_databases(
+    client: AsyncClient, path: str, parameter: str
+) -> None:
+    """SQLite cut the LIKE pattern at the NUL (`q=a%00b` found PEPs with an "a"); PostgreSQL refused it."""
+    response = await client.get(path, params={parameter: "a\x00b"})
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["query", parameter] and "NUL" in problem["msg"]
+
+
 async def test_largest_offset_is_accepted(client: AsyncClient, catalogue: dict) -> None:
     response = await client.get("/peps", params={"offset": MAX_OFFSET})
     assert response.status_code == 200

@@ -206,3 +206,16 @@ async def test_authenticating_a_request_costs_one_query(
     await count_statements.reset()
     assert (await client.get("/users/me", headers=headers)).status_code == 200
     assert await count_statements.count() == 1, count_statements.statements
+
+
+@pytest.mark.parametrize("generation", [2**31, 2**70, -1])
+async def test_a_refresh_token_with_a_generation_out_of_range_is_401(
+    client: AsyncClient, make_user, generation: int
+) -> None:
+    """Forging one needs the key; still, SQLite answered 2**70 with a 500 (OverflowError) and dropped the connection."""
+    user, _ = await make_user()
+    refresh_token = (await sign_in(client, user.email)).json()["refresh_token"]
+    claims = jwt.decode(refresh_token, get_settings().secret_key, algorithms=["HS256"])
+    forged = jwt.encode({**claims, "gen": generation}, get_settings().secret_key, algorithm="HS256")
+    response = await client.post("/auth/refresh", json={"refresh_token": forged})
+    assert response.status_code == 401

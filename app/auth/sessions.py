@@ -15,6 +15,7 @@ from app.auth.models import AuthSession, TokenPair
 from app.auth.security import decode_token, encode_token, parse_id
 from app.base import utcnow
 from app.config import Settings
+from app.pagination import MAX_ID
 from app.reader import Reader
 from app.users.models import User
 
@@ -82,7 +83,8 @@ async def refresh_session(session: AsyncSession, refresh_token: str, settings: S
     else holds the session too, so it ends for both.
     """
     claims = decode_token(refresh_token, "refresh", settings)
-    if claims is None or not isinstance(claims.get("gen"), int):
+    # A generation is a counter of refreshes: a forged one past 32 bits must not reach the database.
+    if claims is None or not isinstance(claims.get("gen"), int) or not 0 <= claims["gen"] <= MAX_ID:
         return None
     session_id, generation = parse_id(claims.get("sid")), claims["gen"]
     if session_id is None:

@@ -26,6 +26,14 @@ _MONTHS = {
     for i, name in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)
 }
 _SUFFIXES = {"Jr.", "Sr.", "Jr", "Sr", "II", "III"}
+# The feed object, a record, its author list: a few levels more is room to spare.
+MAX_FEED_DEPTH = 5
+# A `\u` escape of half a UTF-16 surrogate pair without its other half, behind an odd number of
+# backslashes (`\\ud800` is an escaped backslash, then letters). JSON parsers turn such halves into "?".
+_HIGH, _LOW = rb"\\ud[89ab][0-9a-f]{2}", rb"\\ud[c-f][0-9a-f]{2}"
+_LONE_SURROGATE = re.compile(
+    rb"(?<!\\)(?:\\\\)*(?:" + _HIGH + rb"(?!" + _LOW + rb")|(?<!" + _HIGH + rb")" + _LOW + rb")", re.IGNORECASE
+)
 
 
 class PepDataError(ValueError):
@@ -99,12 +107,29 @@ def _numbers(value: Any) -> list[int]:
     return [int(part) for part in str(value).split(",") if part.strip()]
 
 
-def parse_record(key: str, record: Any) -> PepCreate:
+_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable_text(value: Any) -> bool:
+    """False for text no database can store as it is: a NUL, or half of a UTF-16 surrogate pair."""
+    if isinstance(value, str):
+        return not _UNSTORABLE_TEXT.search(value)
+    if isinstance(value, list):
+        return all(_storable_text(item) for item in value)
+    return True
+
+
+def parse_record(key: str, record: Any, keyed_by_number: bool = False) -> PepCreate:
     if not isinstance(record, dict):
         raise PepDataError(f"record {key}: is not a JSON object")
     if record.get("number") is None:
         raise PepDataError(f"record {key}: has no 'number'")
+    if keyed_by_number and str(record["number"]) != key.lstrip("0").rjust(1, "0"):
+        raise PepDataError(f"record {key}: holds PEP {record['number']}; the key must be the PEP's own number")
     label = f"PEP {record['number']}"
+    for field, value in record.items():
+        if not _storable_text(value):
+            raise PepDataError(f"{label}: {field}: holds a NUL character or a lone surrogate (\\ud800-\\udfff)")
     try:
         fields = {
             **{
@@ -145,8 +170,15 @@ class Feed:
     """
 
     def __init__(self, data: bytes, source_name: str) -> None:
-        self.data = data
+        self.data = data.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark some editors write
         self.source_name = source_name
+        start = re.match(rb"\s*", self.data)
+        self.first = self.data[start.end() : start.end() + 1] if start else b""
+        if not self.first:
+            raise PepDataError(f"{source_name} is empty")
+        if self.first not in (b"{", b"["):
+            raise PepDataError(f"{source_name} must hold a JSON object keyed by PEP number, or a list of PEPs")
+        self._check_nesting()
         numbers: set[int] = set()
         for pep in self._records():
             if pep.number in numbers:
@@ -170,23 +202,45 @@ class Feed:
         if batch:
             yield batch
 
-    def _records(self) -> Iterator[PepCreate]:
-        start = re.match(rb"\s*", self.data)
-        first = self.data[start.end() : start.end() + 1] if start else b""
-        stream = io.BytesIO(self.data)
+    def _check_nesting(self) -> None:
+        """Refuse a feed nested deeper than any PEP feed is, before building anything from it.
+
+        Building a 200 KB file of nested lists (`[[[[…]]]]`) took more than 20 GB of memory.
+        """
+        if _LONE_SURROGATE.search(self.data):
+            raise PepDataError(
+                f"{self.source_name} holds a lone surrogate escape (\\ud800-\\udfff), which is no character"
+            )
+        depth = 0
         try:
-            if first == b"{":
-                items: Iterable[tuple[str, Any]] = ijson.kvitems(stream, "", use_float=True)
-            elif first == b"[":
-                items = ((str(i), record) for i, record in enumerate(ijson.items(stream, "item", use_float=True)))
-            elif first:
-                raise PepDataError(f"{self.source_name} must hold a JSON object keyed by PEP number, or a list of PEPs")
-            else:
-                raise PepDataError(f"{self.source_name} is empty")
-            for key, record in items:
-                yield parse_record(key, record)
+            for _, event, _ in ijson.parse(io.BytesIO(self.data)):
+                if event in ("start_map", "start_array"):
+                    depth += 1
+                    if depth > MAX_FEED_DEPTH:
+                        raise PepDataError(
+                            f"{self.source_name} nests deeper than a PEP feed does ({MAX_FEED_DEPTH} levels)"
+                        )
+                elif event in ("end_map", "end_array"):
+                    depth -= 1
         except ijson.JSONError as error:
             raise PepDataError(f"{self.source_name} is not valid JSON ({error})") from None
+        except UnicodeDecodeError:
+            raise PepDataError(f"{self.source_name} holds text that is not valid Unicode (a lone surrogate?)") from None
+
+    def _records(self) -> Iterator[PepCreate]:
+        stream = io.BytesIO(self.data)
+        keyed_by_number = self.first == b"{"
+        try:
+            if keyed_by_number:
+                items: Iterable[tuple[str, Any]] = ijson.kvitems(stream, "", use_float=True)
+            else:
+                items = ((str(i), record) for i, record in enumerate(ijson.items(stream, "item", use_float=True)))
+            for key, record in items:
+                yield parse_record(key, record, keyed_by_number=keyed_by_number)
+        except ijson.JSONError as error:
+            raise PepDataError(f"{self.source_name} is not valid JSON ({error})") from None
+        except UnicodeDecodeError:
+            raise PepDataError(f"{self.source_name} holds text that is not valid Unicode (a lone surrogate?)") from None
 
 
 def parse_feed(text: str | bytes, source_name: str) -> Feed:
