@@ -60,9 +60,25 @@ MODULE_TESTS: dict[str, list[str]] = {
         "tests/test_importer.py",
     ],
     "app/sql.py": ["tests/test_pinned_behaviour_lists.py", "tests/test_peps_api.py", "tests/test_authors_api.py"],
-    "app/auth/security.py": ["tests/test_pinned_behaviour_auth.py", "tests/test_auth.py", "tests/test_notes.py"],
-    "app/auth/dependencies.py": ["tests/test_pinned_behaviour_auth.py", "tests/test_auth.py", "tests/test_notes.py"],
-    "app/errors.py": ["tests/test_pinned_behaviour_errors.py", "tests/test_health_and_errors.py"],
+    "app/auth/security.py": [
+        "tests/test_pinned_behaviour_auth.py",
+        "tests/test_auth.py",
+        "tests/test_security.py",
+        "tests/test_accounts.py",
+        "tests/test_notes.py",
+    ],
+    "app/auth/dependencies.py": [
+        "tests/test_pinned_behaviour_auth.py",
+        "tests/test_auth.py",
+        "tests/test_security.py",
+        "tests/test_accounts.py",
+        "tests/test_notes.py",
+    ],
+    "app/errors.py": [
+        "tests/test_pinned_behaviour_errors.py",
+        "tests/test_health_and_errors.py",
+        "tests/test_security.py",
+    ],
     "app/config.py": ["tests/test_pinned_behaviour_config.py", "tests/test_config.py"],
 }
 
