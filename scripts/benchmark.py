@@ -16,13 +16,11 @@ speed (CI runs it briefly so that it keeps working).
 """
 
 import argparse
-import asyncio
 import json
 import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,8 +31,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import httpx
+from local_services import admin_sql, free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 USER = {"email": "benchmark@example.com", "password": "benchmark password"}
@@ -82,20 +80,6 @@ class Server:
         return 0.0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-async def _admin(admin_url: str, statement: str) -> None:
-    connection = await asyncpg.connect(admin_url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 @contextmanager
 def scratch_database(kind: str, admin_url: str, folder: Path) -> Iterator[str]:
     """A new, empty database URL, dropped afterwards."""
@@ -103,11 +87,11 @@ def scratch_database(kind: str, admin_url: str, folder: Path) -> Iterator[str]:
         yield f"sqlite:///{folder / 'benchmark.db'}"
         return
     name = f"pep_benchmark_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+    admin_sql(admin_url, f'CREATE DATABASE "{name}"')
     try:
         yield admin_url.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin_sql(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager

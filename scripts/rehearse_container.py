@@ -16,7 +16,6 @@ Exits non-zero, saying which step failed, if anything goes wrong. Needs root (Po
 """
 
 import argparse
-import asyncio
 import json
 import os
 import re
@@ -36,8 +35,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from local_services import admin_sql, free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Rename when what goes into it changes: an existing image of this name is reused as it is.
@@ -141,23 +139,6 @@ def build_image(tag: str) -> None:
     )
 
 
-async def admin_sql(admin_url: str, statement: str) -> None:
-    engine = create_async_engine(
-        admin_url.replace("postgresql://", "postgresql+asyncpg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class Rehearsal:
     """Everything one run creates is named after its id and removed at the end."""
 
@@ -172,13 +153,13 @@ class Rehearsal:
         """A new, empty PostgreSQL database; its URL in the Heroku style platforms hand out."""
         name = f"{self.database_prefix}{self.run_id}_{label}"
         step(f"creating database {name}")
-        asyncio.run(admin_sql(self.admin_url, f'CREATE DATABASE "{name}"'))
+        admin_sql(self.admin_url, f'CREATE DATABASE "{name}"')
         self.cleanup.callback(self._drop_database, name)
         return self.admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgres://", 1) + f"/{name}"
 
     def _drop_database(self, name: str) -> None:
         step(f"dropping database {name}")
-        asyncio.run(admin_sql(self.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin_sql(self.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def build(self) -> None:
         step(f"building {self.image} on {BASE_IMAGE}")

@@ -11,11 +11,9 @@ Exits non-zero, saying which step failed, if anything goes wrong.
 """
 
 import argparse
-import asyncio
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,8 +22,7 @@ import uuid
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from local_services import admin_sql, free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ADMIN = {"username": "deploy-admin@example.com", "password": secrets.token_urlsafe(16)}
@@ -47,23 +44,6 @@ def check(condition: bool, message: str) -> None:
 def procfile_lines() -> dict[str, str]:
     lines = (PROJECT_ROOT / "Procfile").read_text().splitlines()
     return dict(line.split(":", 1) for line in lines if ":" in line and not line.startswith("#"))
-
-
-async def admin_sql(admin_url: str, statement: str) -> None:
-    engine = create_async_engine(
-        admin_url.replace("postgresql://", "postgresql+asyncpg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run_line(command: str, env: dict[str, str]) -> None:
@@ -96,7 +76,7 @@ def rehearse(admin_url: str) -> None:
     database = f"pep_rehearsal_{uuid.uuid4().hex[:10]}"
     server_url = admin_url.rsplit("/", 1)[0]
     step(f"creating database {database}")
-    asyncio.run(admin_sql(admin_url, f'CREATE DATABASE "{database}"'))
+    admin_sql(admin_url, f'CREATE DATABASE "{database}"')
     log = Path(tempfile.mkdtemp()) / "web.log"
     try:
         port = free_port()
@@ -156,7 +136,7 @@ def rehearse(admin_url: str) -> None:
         check(ADMIN["password"] not in output and env["SECRET_KEY"] not in output, "a secret reached the log")
     finally:
         step(f"dropping database {database}")
-        asyncio.run(admin_sql(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        admin_sql(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def main() -> int:

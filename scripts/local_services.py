@@ -1,0 +1,28 @@
+"""What the scripts share: a free local port, and one statement on PostgreSQL's admin database.
+
+The scripts run without the test package (tests/servers.py has its own free_port for the tests).
+"""
+
+import asyncio
+import socket
+
+import asyncpg
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def admin_sql(admin_url: str, statement: str) -> None:
+    """Run one statement (CREATE or DROP DATABASE) outside a transaction, as those need."""
+
+    async def run() -> None:
+        connection = await asyncpg.connect(admin_url)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
