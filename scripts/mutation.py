@@ -101,8 +101,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "<module>: PageT = TypeVar('PageT', bound='Page[Any]') -> PageT = TypeVar('PageT')": "the bound only tells the type checker what read_page accepts; nothing checks it at run time",
     },
     "app/auth/security.py": {
+        "<module>: TokenKind = Literal['access', 'refresh', 'reset'] -> TokenKind = Literal['XXaccessXX', 'refresh', 'reset']": "a Literal type only tells the type checker which kinds exist; the kinds in the tokens are the strings passed at each call",
+        "<module>: TokenKind = Literal['access', 'refresh', 'reset'] -> TokenKind = Literal['access', 'XXrefreshXX', 'reset']": "a Literal type only tells the type checker which kinds exist; the kinds in the tokens are the strings passed at each call",
+        "<module>: TokenKind = Literal['access', 'refresh', 'reset'] -> TokenKind = Literal['access', 'refresh', 'XXresetXX']": "a Literal type only tells the type checker which kinds exist; the kinds in the tokens are the strings passed at each call",
         "<module>: _DUMMY_HASH = password_hash.hash('not-a-real-password') -> _DUMMY_HASH = password_hash.hash('XXnot-a-real-passwordXX')": "the dummy hash only spends the time of a real check; an unknown email answers False whatever password it hashes",
-        "create_access_token: return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM) -> return jwt.encode(claims, settings.secret_key)": "HS256 is PyJWT's default signing algorithm, so the token is the same",
     },
     "app/auth/dependencies.py": {
         "<module>: oauth2_scheme = OAuth2PasswordBearer(tokenUrl='/auth/token', auto_error=False) -> oauth2_scheme = OAuth2PasswordBearer(tokenUrl='/auth/token')": "FastAPI's own error for a missing token is the same 401, detail 'Not authenticated', WWW-Authenticate: Bearer",
