@@ -101,6 +101,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "<module>: PageT = TypeVar('PageT', bound='Page[Any]') -> PageT = TypeVar('PageT')": "the bound only tells the type checker what read_page accepts; nothing checks it at run time",
     },
     "app/auth/security.py": {
+        "<module>: T = TypeVar('T') -> T = TypeVar('XXTXX')": "a TypeVar's name is only its repr",
+        "<module>: _HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix='argon2') -> _HASHING = ThreadPoolExecutor(max_workers=1)": "the thread's name shows only in a debugger or a thread dump",
+        "<module>: _HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix='argon2') -> _HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix='XXargon2XX')": "the thread's name shows only in a debugger or a thread dump",
+        "password_fingerprint: return hashlib.sha256(hashed_password.encode()).hexdigest()[:32] -> return hashlib.sha256(hashed_password.encode()).hexdigest()[:33]": "the fingerprint is made and compared by this one function; any length that changes with the password binds a reset token to it",
         "<module>: TokenKind = Literal['access', 'refresh', 'reset'] -> TokenKind = Literal['XXaccessXX', 'refresh', 'reset']": "a Literal type only tells the type checker which kinds exist; the kinds in the tokens are the strings passed at each call",
         "<module>: TokenKind = Literal['access', 'refresh', 'reset'] -> TokenKind = Literal['access', 'XXrefreshXX', 'reset']": "a Literal type only tells the type checker which kinds exist; the kinds in the tokens are the strings passed at each call",
         "<module>: TokenKind = Literal['access', 'refresh', 'reset'] -> TokenKind = Literal['access', 'refresh', 'XXresetXX']": "a Literal type only tells the type checker which kinds exist; the kinds in the tokens are the strings passed at each call",

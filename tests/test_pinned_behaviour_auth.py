@@ -1,11 +1,13 @@
 """Sign-in answers as a frontend sees them: the documented 401/403 and the real ones agree (issue 13)."""
 
+import asyncio
 import time
 
 import jwt
 import pytest
 from httpx import AsyncClient
 
+from app.auth import security
 from app.config import get_settings
 from app.main import app
 from tests.conftest import PASSWORD
@@ -125,3 +127,21 @@ async def test_the_docs_sign_in_form_posts_to_the_token_route(client: AsyncClien
     assert response.status_code == 200
     token = response.json()["access_token"]
     assert (await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})).json()["id"] == user.id
+
+
+async def test_password_hashes_run_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 spreads each hash over threads of its own: several at once starved the event loop."""
+    running, most = 0, 0
+
+    def slow_hash(password: str) -> str:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        time.sleep(0.05)
+        running -= 1
+        return f"hashed {password}"
+
+    monkeypatch.setattr(security.password_hash, "hash", slow_hash)
+    hashes = await asyncio.gather(*(security.hash_password(f"password {i}") for i in range(4)))
+    assert hashes == [f"hashed password {i}" for i in range(4)]
+    assert most == 1
