@@ -6,10 +6,15 @@ import time
 import jwt
 import pytest
 from httpx import AsyncClient
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth import security
+from app.auth.sessions import start_session
 from app.config import get_settings
 from app.main import app
+from app.pagination import MAX_ID
+from app.users.emails import email_skeleton
+from app.users.models import User
 from tests.conftest import PASSWORD
 
 NOT_SIGNED_IN = ("No valid access token was sent.", "Not authenticated")
@@ -145,3 +150,17 @@ async def test_password_hashes_run_one_at_a_time(monkeypatch: pytest.MonkeyPatch
     hashes = await asyncio.gather(*(security.hash_password(f"password {i}") for i in range(4)))
     assert hashes == [f"hashed password {i}" for i in range(4)]
     assert most == 1
+
+
+async def test_the_largest_id_is_a_valid_account(
+    client: AsyncClient, session: AsyncSession, password_hash: str
+) -> None:
+    """Ids up to 2^31-1 are real accounts: a token naming the last one works (one past it is a forgery)."""
+    email = "last@example.com"
+    user = User(id=MAX_ID, email=email, email_skeleton=email_skeleton(email), hashed_password=password_hash)
+    session.add(user)
+    await session.flush()
+    tokens = await start_session(session, user, get_settings())
+    await session.commit()
+    response = await client.get("/users/me", headers={"Authorization": f"Bearer {tokens.access_token}"})
+    assert response.status_code == 200 and response.json()["id"] == MAX_ID

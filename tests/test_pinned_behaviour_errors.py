@@ -221,3 +221,14 @@ async def test_404_has_no_allow_header(raising) -> None:
     _, client = raising
     response = await client.get("/nowhere")
     assert response.status_code == 404 and "allow" not in response.headers
+
+
+@pytest.mark.parametrize(("length", "echoed"), [(198, True), (199, False)])
+async def test_a_422_repeats_an_input_only_while_its_json_fits_200_characters(
+    client: AsyncClient, length: int, echoed: bool
+) -> None:
+    text = "x" * length  # with its quotes, 198 letters are 200 characters of JSON
+    response = await client.get("/peps", params={"sort": text})
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["input"] == (text if echoed else None)
