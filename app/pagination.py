@@ -31,7 +31,7 @@ class PageParams(BaseModel):
     limit: int = Field(20, ge=1, le=100, description="How many items to return (1 to 100).")
     offset: int = Field(0, ge=0, le=MAX_ID, description="How many matching items to skip.")
 
-    @field_validator("*", mode="after")
+    @field_validator("*")
     @classmethod
     def no_nul_character(cls, value: object) -> object:
         # SQLite ends a LIKE pattern at a NUL (`q=a%00b` searched for "a") and PostgreSQL refuses one:
