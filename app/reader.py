@@ -149,6 +149,11 @@ class PostgresReader(Reader):
                     await self.engine.dispose()
                     continue
                 raise _as_sqlalchemy_error(error, sql, lost) from error
+            except BaseException:
+                # Cancelled (the client went away mid-read): the connection may be in the middle of
+                # a statement, so it is dropped rather than handed to the next request.
+                pooled.invalidate()
+                raise
             await greenlet_spawn(pooled.close)
             return records
         raise AssertionError("unreachable")

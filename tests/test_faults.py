@@ -10,10 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, literal, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.config import normalise_database_url
+from app.reader import PostgresReader
 from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
 from tests.servers import TcpProxy, running_app
 
@@ -230,3 +231,18 @@ async def test_sqlite_concurrent_writes_from_several_workers_never_lock(tmp_path
             assert set(statuses) <= {200, 201}, [r.text for r in responses if r.status_code >= 300][:3]
             assert (await client.get("/me/notes")).json()["total"] == 40
     assert "database is locked" not in server.output()
+
+
+@needs_postgres
+async def test_a_read_cancelled_mid_statement_gives_its_connection_back(engine) -> None:
+    """A client that goes away cancels its read: the pooled connection is dropped, not kept checked out."""
+    reader = PostgresReader(engine)
+    slow = select(func.pg_sleep(1))
+    for _ in range(engine.pool.size() + 1):
+        read = asyncio.create_task(reader.all(slow))
+        await asyncio.sleep(0.1)
+        read.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await read
+    assert engine.pool.checkedout() == 0
+    assert await reader.all(select(literal(1).label("one"))) == [{"one": 1}]
