@@ -232,3 +232,38 @@ async def test_a_422_repeats_an_input_only_while_its_json_fits_200_characters(
     assert response.status_code == 422
     [problem] = response.json()["detail"]
     assert problem["input"] == (text if echoed else None)
+
+
+# ---- what a 422 repeats (found by mutation testing of the error sanitising)
+
+
+async def test_an_app_error_keeps_its_own_headers(raising) -> None:
+    class Slow(AppError):
+        status_code = 429
+        headers = {"Retry-After": "7"}
+
+    app, client = raising
+    app.error = Slow("Too many attempts; try again in 7 seconds.")
+    response = await client.get("/boom")
+    assert (response.status_code, response.headers["retry-after"]) == (429, "7")
+    assert response.json() == {"detail": "Too many attempts; try again in 7 seconds."}
+
+
+async def test_a_422_for_a_choice_names_the_choices(client: AsyncClient) -> None:
+    [problem] = (await client.get("/peps", params={"sort": "bogus"})).json()["detail"]
+    assert problem["ctx"] == {"expected": "'number', '-number', 'title', '-title', 'created' or '-created'"}
+
+
+@pytest.mark.parametrize(("length", "shown"), [(200, "a" * 200), (201, "a" * 200 + "…")])
+async def test_a_long_unknown_parameter_is_named_cut_to_200_characters(
+    client: AsyncClient, length: int, shown: str
+) -> None:
+    [problem] = (await client.get("/peps", params={"a" * length: "1"})).json()["detail"]
+    assert problem["loc"] == ["query", shown]
+
+
+async def test_a_problem_inside_a_list_is_located_by_its_index(client: AsyncClient, superuser_headers: dict) -> None:
+    body = {"number": 9998, "title": "T", "status": "Draft", "type": "Process", "created": "2026-11-25"}
+    response = await client.post("/peps", json=body | {"authors": ["Ada", ""]}, headers=superuser_headers)
+    assert response.status_code == 422
+    assert [problem["loc"] for problem in response.json()["detail"]] == [["body", "authors", 1]]
