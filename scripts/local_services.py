@@ -1,4 +1,5 @@
-"""What the scripts share: a free local port, and one statement on PostgreSQL's admin database.
+"""What the scripts share: a free local port, one statement on PostgreSQL's admin database, and the
+rehearsals' way of reporting steps and failures.
 
 The scripts run without the test package (tests/servers.py has its own free_port for the tests).
 """
@@ -26,3 +27,16 @@ def admin_sql(admin_url: str, statement: str) -> None:
             await connection.close()
 
     asyncio.run(run())
+
+
+class RehearsalFailed(Exception):
+    """A rehearsal step went wrong; the message says which."""
+
+
+def step(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise RehearsalFailed(message)

@@ -35,7 +35,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
-from local_services import admin_sql, free_port
+from local_services import RehearsalFailed, admin_sql, check, free_port, step
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Rename when what goes into it changes: an existing image of this name is reused as it is.
@@ -47,19 +47,6 @@ PODMAN = ["podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs"]
 LIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
 STOP_LIMIT_SECONDS = 10
 ADMIN = {"username": "container-admin@example.com", "password": secrets.token_urlsafe(16)}
-
-
-class RehearsalFailed(Exception):
-    pass
-
-
-def step(message: str) -> None:
-    print(f"==> {message}", flush=True)
-
-
-def check(condition: bool, message: str) -> None:
-    if not condition:
-        raise RehearsalFailed(message)
 
 
 def run(command: list[str], timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:

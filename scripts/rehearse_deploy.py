@@ -22,23 +22,10 @@ import uuid
 from pathlib import Path
 
 import httpx
-from local_services import admin_sql, free_port
+from local_services import RehearsalFailed, admin_sql, check, free_port, step
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ADMIN = {"username": "deploy-admin@example.com", "password": secrets.token_urlsafe(16)}
-
-
-class RehearsalFailed(Exception):
-    pass
-
-
-def step(message: str) -> None:
-    print(f"==> {message}", flush=True)
-
-
-def check(condition: bool, message: str) -> None:
-    if not condition:
-        raise RehearsalFailed(message)
 
 
 def procfile_lines() -> dict[str, str]:
