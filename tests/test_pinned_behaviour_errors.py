@@ -157,14 +157,19 @@ async def test_an_outage_is_503_with_retry_after_and_a_reason(
 
 @pytest.mark.parametrize(("method", "where"), [("GET", "query"), ("POST", "body"), ("PATCH", "body")])
 async def test_a_value_the_database_refuses_is_422_shaped_like_validation_errors(
-    raising, method: str, where: str
+    raising, caplog: pytest.LogCaptureFixture, method: str, where: str
 ) -> None:
     app, client = raising
     app.error = db_error(DBAPIError, DriverError("invalid byte sequence for encoding UTF8: 0x00", sqlstate="22021"))
-    response = await client.request(method, "/boom")
+    with caplog.at_level(logging.INFO, logger="app.errors"):
+        response = await client.request(method, "/boom")
     assert response.status_code == 422
     [problem] = response.json()["detail"]
     assert_unstorable_problem(problem, where)
+    # Logged by its code alone: the driver's message quotes the value.
+    assert [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "app.errors"] == [
+        (logging.INFO, f"Invalid data on {method} /boom: SQLSTATE 22021")
+    ]
 
 
 async def test_head_gets_the_same_422_status_without_a_body(raising) -> None:
