@@ -113,7 +113,7 @@ def openapi_command(output: str | None, update: bool) -> None:
     """Write the document (to stdout without --output) and, asked to, the snapshot of its names."""
     document = app_document()
     if output:
-        Path(output).write_text(as_json(document))
+        Path(output).write_text(as_json(document), encoding="utf-8")
         print(f"Wrote the OpenAPI document to {output}.", file=sys.stderr)
     elif not update:
         sys.stdout.write(as_json(document))
