@@ -21,7 +21,11 @@ CLIENTS = PROJECT_ROOT / "clients"
 
 def run_example() -> None:
     check((CLIENTS / "src" / "client").is_dir(), "no generated client: run scripts/generate-client first")
-    scratch = Path(tempfile.mkdtemp(prefix="pep-client-"))
+    with tempfile.TemporaryDirectory(prefix="pep-client-") as folder:
+        serve_and_run(Path(folder))
+
+
+def serve_and_run(scratch: Path) -> None:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "REDIS_URL")}
