@@ -183,7 +183,10 @@ def assert_unstorable_problem(problem: dict, where: str) -> None:
     assert set(problem) == {"type", "loc", "msg", "input"}
     assert problem["type"] == "value_error"
     assert problem["loc"] == [where]
-    assert problem["msg"].startswith("A value cannot be stored")
+    assert problem["msg"] == (
+        "A value cannot be stored: the database refused it (SQLSTATE 22021: "
+        "for example a NUL character in text, or a number out of range)."
+    )
     assert problem["input"] is None
     # Never the statement, its parameters, or the wrapper's class name.
     for leak in ("SELECT", "secret", "DriverError", "DBAPIError"):
