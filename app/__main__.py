@@ -1,4 +1,4 @@
-"""Management commands: `python -m app import-peps [PATH_OR_URL]`, `create-superuser`, `set-password`."""
+"""Management commands: `python -m app import-peps [PATH_OR_URL]`, `create-superuser`, `set-password`, `openapi`."""
 
 import argparse
 import asyncio
@@ -7,6 +7,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Coroutine
+from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError
@@ -14,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from app.config import get_settings
 from app.db import dispose_engine, get_engine, session_scope
 from app.errors import AppError, is_database_unavailable, short_reason
+from app.openapi import SNAPSHOT_PATH, app_document, as_json, update_snapshot
 from app.peps.importer import BUNDLED_PEPS, PepDataError, import_peps, parse_feed, read_source
 from app.startup import SchemaOutOfDateError, prepare_database
 from app.users.models import Password
@@ -107,6 +109,18 @@ def new_password(email: str) -> str:
         ) from None
 
 
+def openapi_command(output: str | None, update: bool) -> None:
+    """Write the document (to stdout without --output) and, asked to, the snapshot of its names."""
+    document = app_document()
+    if output:
+        Path(output).write_text(as_json(document), encoding="utf-8")
+        print(f"Wrote the OpenAPI document to {output}.", file=sys.stderr)
+    elif not update:
+        sys.stdout.write(as_json(document))
+    if update:
+        print(f"Updated {update_snapshot(SNAPSHOT_PATH, document)}; commit it with the change.", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app", description="PEP catalogue management commands.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -124,7 +138,19 @@ def main(argv: list[str] | None = None) -> int:
         help=f"Set a user's password and sign them out everywhere; from {NEW_PASSWORD_VARIABLE} or a prompt.",
     )
     password.add_argument("--email", required=True, help="The account's email.")
+    openapi = commands.add_parser(
+        "openapi", help="Print or write the OpenAPI document, from the app itself: no server or database needed."
+    )
+    openapi.add_argument("--output", help="Write it to this file instead of printing it.")
+    openapi.add_argument(
+        "--update-snapshot",
+        action="store_true",
+        help=f"Record the operationIds and schema names in {SNAPSHOT_PATH.name}: a deliberate change to the API.",
+    )
     args = parser.parse_args(argv)
+    if args.command == "openapi":
+        openapi_command(args.output, args.update_snapshot)
+        return 0
     try:
         if args.command == "import-peps":
             command = import_peps_command(args.source)

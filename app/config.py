@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     web_concurrency: int = Field(default=1, ge=1)
 
     cors_origins: Annotated[list[str], NoDecode] = []
+    # The API's own address, as the OpenAPI document's `servers` entry: generated clients take their base
+    # URL from it. "/" (relative) lets a client call whatever origin serves it instead of a hard-coded host.
+    api_public_url: str = "/"
     auto_migrate: bool | None = None
     seed_demo_data: bool | None = None
 
@@ -139,6 +142,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("api_public_url")
+    @classmethod
+    def absolute_http_url_or_path(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        absolute = parts.scheme in ("http", "https") and bool(parts.hostname)
+        path_only = not parts.scheme and not parts.netloc and parts.path.startswith("/")
+        if not (absolute or path_only) or parts.query or parts.fragment:
+            raise ValueError("must be an http(s) URL such as https://api.example.com, or a path such as /api")
+        return urlunsplit(parts).rstrip("/") or "/"
 
     @field_validator("database_url")
     @classmethod

@@ -50,7 +50,13 @@ def create_app() -> FastAPI:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     # /docs and /redoc with their scripts and styles served by the app itself: they work offline.
-    app = FastAPIOffline(title="PEP catalogue API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPIOffline(
+        title="PEP catalogue API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        servers=[{"url": settings.api_public_url}],
+        lifespan=lifespan,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -6,8 +6,12 @@ The scripts run without the test package (tests/servers.py has its own free_port
 
 import asyncio
 import socket
+import subprocess
+import time
+from pathlib import Path
 
 import asyncpg
+import httpx
 
 
 def free_port() -> int:
@@ -40,3 +44,19 @@ def step(message: str) -> None:
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise RehearsalFailed(message)
+
+
+def wait_until_healthy(process: subprocess.Popen, base_url: str, log: Path, seconds: float = 90) -> None:
+    """Until `GET /health` answers 200; a server that exits or stays silent fails with its log."""
+    deadline = time.monotonic() + seconds
+    while True:
+        check(process.poll() is None, f"the server exited during start-up:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{base_url}/health", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        check(
+            time.monotonic() < deadline, f"the server did not answer /health within {seconds:.0f} s:\n{log.read_text()}"
+        )
+        time.sleep(0.3)
