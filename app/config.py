@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
+    # A PostgreSQL streaming replica for anonymous reads (see app.reader); unset or empty: none.
+    database_read_url: str | None = None
+    # Seconds between checks of a replica found unreachable; reads use the primary meanwhile.
+    database_read_retry_seconds: float = Field(default=30.0, gt=0)
     env: Literal["dev", "test", "prod"] = "dev"
     debug: bool = False
 
@@ -158,6 +162,19 @@ class Settings(BaseSettings):
             raise ValueError("names no SQLite file: an in-memory database is not supported; use sqlite:///./app.db")
         return value
 
+    @field_validator("database_read_url")
+    @classmethod
+    def replica_of_postgresql(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = normalise_database_url(value)
+        if url.get_backend_name() != "postgresql":
+            raise ValueError("must be a PostgreSQL URL: a read replica is a PostgreSQL standby")
+        primary = info.data.get("database_url")
+        if primary is not None and normalise_database_url(primary).get_backend_name() != "postgresql":
+            raise ValueError("is set, but DATABASE_URL is SQLite: a read replica needs a PostgreSQL primary")
+        return value
+
     @field_validator("password_reset_url")
     @classmethod
     def reset_url_has_a_token(cls, value: str) -> str:
@@ -170,6 +187,10 @@ class Settings(BaseSettings):
         return normalise_database_url(self.database_url)
 
     @property
+    def async_database_read_url(self) -> URL | None:
+        return None if self.database_read_url is None else normalise_database_url(self.database_read_url)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.async_database_url.get_backend_name() == "sqlite"
 
@@ -178,9 +199,18 @@ class Settings(BaseSettings):
         return uses_transaction_pooler(self.database_url)
 
     @property
-    def connections_per_instance(self) -> int:
-        """The most PostgreSQL connections one instance (all its workers) can hold open."""
+    def replica_uses_transaction_pooler(self) -> bool:
+        return self.database_read_url is not None and uses_transaction_pooler(self.database_read_url)
+
+    @property
+    def connections_per_pool(self) -> int:
+        """The most connections one pool (the primary's, or the replica's) holds open across an instance's workers."""
         return (self.db_pool_size + self.db_max_overflow) * self.web_concurrency
+
+    @property
+    def connections_per_instance(self) -> int:
+        """The most PostgreSQL connections one instance (all its workers, both pools) can hold open."""
+        return self.connections_per_pool * (1 if self.database_read_url is None else 2)
 
     @property
     def should_auto_migrate(self) -> bool:

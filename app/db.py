@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.pool import NullPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.config import Settings, describe_database, get_settings
+from app.config import Settings, describe_database, get_settings, normalise_database_url, uses_transaction_pooler
 
 logger = logging.getLogger("app.db")
 
@@ -26,9 +26,14 @@ logger = logging.getLogger("app.db")
 SQLITE_BEGIN_OPTION = "sqlite_begin"
 
 
-def create_engine_for(settings: Settings) -> AsyncEngine:
-    """Build an async engine from settings: aiosqlite for SQLite, asyncpg with a pool for PostgreSQL."""
-    url = settings.async_database_url
+def create_engine_for(settings: Settings, database_url: str | None = None) -> AsyncEngine:
+    """Build an async engine from settings: aiosqlite for SQLite, asyncpg with a pool for PostgreSQL.
+
+    `database_url` is another database to reach with the same settings (the read replica's);
+    by default, DATABASE_URL.
+    """
+    database_url = settings.database_url if database_url is None else database_url
+    url = normalise_database_url(database_url)
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(
             url,
@@ -42,7 +47,7 @@ def create_engine_for(settings: Settings) -> AsyncEngine:
         "timeout": settings.db_connect_timeout,
         "command_timeout": settings.db_command_timeout,
     }
-    if settings.uses_transaction_pooler:
+    if uses_transaction_pooler(database_url):
         # PgBouncer in transaction mode hands each transaction to any server connection, so a
         # statement prepared on one is unknown (or taken) on the next: no cache, unique names, and
         # no second pool in front of PgBouncer's (SQLAlchemy's asyncpg documentation).
@@ -128,6 +133,13 @@ def get_engine() -> AsyncEngine:
 
 
 @lru_cache
+def get_read_engine() -> AsyncEngine | None:
+    """The engine of the read replica (DATABASE_READ_URL), with a pool of its own; None without one."""
+    settings = get_settings()
+    return None if settings.database_read_url is None else create_engine_for(settings, settings.database_read_url)
+
+
+@lru_cache
 def get_sessionmaker() -> async_sessionmaker[AsyncSession]:
     return make_sessionmaker(get_engine())
 
@@ -139,6 +151,10 @@ def make_sessionmaker(bind: Any, **options: Any) -> async_sessionmaker[AsyncSess
 
 
 async def dispose_engine() -> None:
+    if get_read_engine.cache_info().currsize:
+        if (read_engine := get_read_engine()) is not None:
+            await read_engine.dispose()
+        get_read_engine.cache_clear()
     if get_engine.cache_info().currsize:
         await get_engine().dispose()
         get_engine.cache_clear()

@@ -17,7 +17,7 @@ from app.health import router as health_router
 from app.middleware import HardeningMiddleware
 from app.notes.routes import router as notes_router
 from app.peps.routes import router as peps_router
-from app.startup import describe_startup, prepare_database
+from app.startup import check_read_replica, describe_startup, prepare_database
 from app.users.routes import router as users_router
 
 logger = logging.getLogger("app")
@@ -40,6 +40,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     revision = await prepare_database(get_engine(), settings)
     logger.info(describe_startup(settings, revision))
+    await check_read_replica()
     yield
     await dispose_engine()
 

@@ -8,6 +8,8 @@ query itself costs in the database. So GET routes use a `Reader` instead:
   the values; each is compiled once per process and reused (`compiled_read`);
 - on PostgreSQL they run on an asyncpg connection borrowed from the engine's pool (the same pool and
   connection budget as the sessions); a read that finds its connection dropped is retried once;
+- with a read replica (DATABASE_READ_URL), anonymous GET and HEAD requests read there instead, and
+  fall back to the primary while it cannot be reached (`ReplicaReader`, chosen per request by `get_reader`);
 - on SQLite they run on the process's own `sqlite3` connection, in the event loop: a read takes
   microseconds, and in WAL mode a reader never waits for a writer, so it cannot block on a lock. Writes
   stay on aiosqlite, in a thread, because a writer may wait for the lock.
@@ -16,15 +18,17 @@ Every value comes back converted as the ORM would convert it (dates, UTC times, 
 each column's own SQLAlchemy type does the conversion.
 """
 
+import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -32,7 +36,9 @@ from sqlalchemy.sql import Select
 from sqlalchemy.util import greenlet_spawn
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import get_engine, prepare_sqlite_connection
+from app.config import describe_database, get_settings
+from app.db import get_engine, get_read_engine, ping, prepare_sqlite_connection
+from app.errors import is_database_unavailable, short_reason
 
 logger = logging.getLogger("app.reader")
 
@@ -211,15 +217,135 @@ class SessionReader(Reader):
         return [dict(row) for row in (await connection.execute(statement, values)).mappings()]
 
 
+# SQLSTATE classes and codes that say the replica as a whole cannot serve, whatever the statement:
+# connection exceptions, refused sign-in, a missing database, too many connections, shutting down or
+# starting up. A statement's own error (bad input, say) would fail on the primary too and says nothing
+# about the replica, so it must not switch reads away from it.
+_REPLICA_FAILURE_SQLSTATES = ("08", "28", "3D", "53", "57P")
+# Errors after which the replica is fine but this one read is repeated on the primary:
+# "canceling statement due to conflict with recovery" (the standby cancelled the read to replay WAL),
+# and a table, column or function that is not there yet: right after a deploy's migration, a lagging
+# replica still has the old schema, which the new code's statements do not fit.
+_READ_AGAIN_ON_PRIMARY_SQLSTATES = ("40001", "40P01", "42P01", "42703", "42883", "42704")
+
+
+def _sqlstate(error: BaseException) -> str:
+    return getattr(getattr(error, "orig", None) or error, "sqlstate", None) or ""
+
+
+def replica_cannot_serve(error: BaseException) -> bool:
+    return is_database_unavailable(error) or _sqlstate(error).startswith(_REPLICA_FAILURE_SQLSTATES)
+
+
+# As long as /health waits for the primary: platforms poll it and want an answer within seconds.
+REPLICA_CHECK_TIMEOUT_SECONDS = 3.0
+REPLICA_OK = "ok"
+REPLICA_UNREACHABLE = "unreachable, reading from the primary"
+
+
+class ReplicaReader(Reader):
+    """Reads on the read replica; on the primary while the replica cannot be reached.
+
+    A read that finds the replica down (refused, dropped mid-read, shutting down) is answered from the
+    primary, and the replica is left alone for DATABASE_READ_RETRY_SECONDS; then a check in the
+    background (no request waits for it), or /health, tries it again, and reads return to it once it answers.
+    """
+
+    def __init__(self, engine: AsyncEngine, primary: Reader, retry_seconds: float) -> None:
+        self.replica = PostgresReader(engine)
+        self.primary = primary
+        self.dialect = primary.dialect
+        self.echo = self.replica.echo
+        self.retry_seconds = retry_seconds
+        self.reachable = True
+        self.next_check = 0.0
+        self.background_check: asyncio.Task[bool] | None = None
+
+    @property
+    def status(self) -> str:
+        return REPLICA_OK if self.reachable else REPLICA_UNREACHABLE
+
+    @property
+    def check_due(self) -> bool:
+        return self.reachable or time.monotonic() >= self.next_check
+
+    async def _fetch(self, sql: str, arguments: list[Any]) -> Sequence[Sequence[Any]]:
+        if self._in_use():
+            try:
+                return await self.replica._fetch(sql, arguments)
+            except Exception as error:
+                # A time-out counts as the replica failing too (as it counts as an outage everywhere in
+                # the app): the read is repeated on the primary, and the replica is tried again later.
+                if replica_cannot_serve(error):
+                    self.mark_unreachable(error)
+                elif _sqlstate(error) not in _READ_AGAIN_ON_PRIMARY_SQLSTATES:
+                    raise
+        return await self.primary._fetch(sql, arguments)
+
+    def _in_use(self) -> bool:
+        if self.reachable:
+            return True
+        if self.check_due and (self.background_check is None or self.background_check.done()):
+            # Kept in an attribute: the event loop holds only a weak reference to a task.
+            self.background_check = asyncio.create_task(self.check())
+        return False
+
+    async def check(self) -> bool:
+        """Ask the replica for `SELECT 1`; note whether it answered, and return that."""
+        try:
+            await asyncio.wait_for(ping(self.replica.engine), REPLICA_CHECK_TIMEOUT_SECONDS)
+        except Exception as error:  # whatever stops it answering means reading from the primary
+            self.mark_unreachable(error)
+            # Its pooled connections are probably dead too (a restart): the next check starts afresh.
+            await self.replica.engine.dispose()
+            return False
+        if not self.reachable:
+            logger.info("Read replica %s answers again: anonymous reads use it again", self.where)
+        self.reachable = True
+        return True
+
+    def mark_unreachable(self, error: BaseException) -> None:
+        if self.reachable:
+            logger.warning(
+                "Read replica %s cannot be reached (%s): reading from the primary, checking it again every %gs",
+                self.where,
+                short_reason(error),
+                self.retry_seconds,
+            )
+        self.reachable = False
+        self.next_check = time.monotonic() + self.retry_seconds
+
+    @property
+    def where(self) -> str:
+        return describe_database(self.replica.engine.url)
+
+
 @lru_cache
 def reader_for(engine: AsyncEngine) -> Reader:
     """The one reader of an engine (on SQLite it holds the process's read connection)."""
     return SqliteReader(engine) if engine.dialect.name == "sqlite" else PostgresReader(engine)
 
 
-async def get_reader() -> Reader:
-    """FastAPI dependency: the process's reader. Async, because FastAPI runs a plain function in a thread."""
-    return reader_for(get_engine())
+@lru_cache
+def replica_reader() -> ReplicaReader | None:
+    """The process's reader on the read replica, which remembers whether it answers; None without one."""
+    engine = get_read_engine()
+    if engine is None:
+        return None
+    return ReplicaReader(engine, reader_for(get_engine()), get_settings().database_read_retry_seconds)
+
+
+# Requests that may read from the replica. One that carries credentials reads from the primary: the
+# session it signs in with, or the note it wrote a moment ago, may not have reached the replica yet.
+REPLICA_METHODS = frozenset({"GET", "HEAD"})
+
+
+async def get_reader(request: Request) -> Reader:
+    """FastAPI dependency: the reader for this request. Async, because FastAPI runs a plain function in a thread."""
+    replica = replica_reader()
+    if replica is None or request.method not in REPLICA_METHODS or "authorization" in request.headers:
+        return reader_for(get_engine())
+    return replica
 
 
 ReaderDep = Annotated[Reader, Depends(get_reader)]

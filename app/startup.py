@@ -17,6 +17,7 @@ from app.config import Settings, describe_database
 from app.db import SQLITE_BEGIN_OPTION, wait_for_database
 from app.peps.importer import BUNDLED_PEPS, import_peps, parse_feed, read_source
 from app.peps.models import Pep
+from app.reader import replica_reader
 from app.users.service import ensure_superuser
 
 logger = logging.getLogger("app.startup")
@@ -99,13 +100,30 @@ async def _seed_if_empty(session: AsyncSession) -> None:
 
 
 def describe_startup(settings: Settings, revision: str | None) -> str:
+    pools = _describe_pool(settings.uses_transaction_pooler, settings)
+    line = f"Database {describe_database(settings.async_database_url)} ({pools})"
+    if settings.async_database_read_url is not None:
+        replica_pool = _describe_pool(settings.replica_uses_transaction_pooler, settings)
+        line += f", read replica {describe_database(settings.async_database_read_url)} ({replica_pool}"
+        if not (settings.uses_transaction_pooler or settings.replica_uses_transaction_pooler):
+            line += f"; {settings.connections_per_instance} connections per instance in all, both pools"
+        line += ") for anonymous GET and HEAD requests"
+    return f"{line}, schema revision {revision or 'none'}"
+
+
+def _describe_pool(through_pooler: bool, settings: Settings) -> str:
     if settings.is_sqlite:
-        pool = "SQLite, no pool"
-    elif settings.uses_transaction_pooler:
-        pool = "through a transaction pooler: no local pool, no prepared-statement cache"
-    else:
-        pool = (
-            f"pool {settings.db_pool_size}+{settings.db_max_overflow} per worker x {settings.web_concurrency} "
-            f"worker(s) = up to {settings.connections_per_instance} connections per instance"
-        )
-    return f"Database {describe_database(settings.async_database_url)} ({pool}), schema revision {revision or 'none'}"
+        return "SQLite, no pool"
+    if through_pooler:
+        return "through a transaction pooler: no local pool, no prepared-statement cache"
+    return (
+        f"pool {settings.db_pool_size}+{settings.db_max_overflow} per worker x {settings.web_concurrency} "
+        f"worker(s) = up to {settings.connections_per_pool} connections per instance"
+    )
+
+
+async def check_read_replica() -> None:
+    """Say at start-up whether the read replica answers; an unreachable one does not stop the app."""
+    replica = replica_reader()
+    if replica is not None and await replica.check():
+        logger.info("Read replica %s answers: anonymous GET and HEAD requests read from it", replica.where)

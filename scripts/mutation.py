@@ -58,6 +58,7 @@ MODULE_TESTS: dict[str, list[str]] = {
         "tests/test_notes.py",
         "tests/test_health_and_errors.py",
         "tests/test_importer.py",
+        "tests/test_read_replica.py",
     ],
     "app/sql.py": ["tests/test_pinned_behaviour_lists.py", "tests/test_peps_api.py", "tests/test_authors_api.py"],
     "app/auth/security.py": [
@@ -85,6 +86,7 @@ MODULE_TESTS: dict[str, list[str]] = {
         "tests/test_config.py",
         "tests/test_rate_limits.py",
         "tests/test_security.py",
+        "tests/test_read_replica.py",
     ],
 }
 

@@ -5,7 +5,6 @@ PostgreSQL with SSL on), so they run in the PostgreSQL pass, where CI installs P
 """
 
 import asyncio
-import os
 import shutil
 import socket
 import subprocess
@@ -22,17 +21,11 @@ from sqlalchemy.exc import DBAPIError
 from app.config import load_settings, normalise_database_url
 from app.db import create_engine_for
 from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
-from tests.servers import free_port, running_app
+from tests.servers import as_postgres_user, free_port, running_app
 
 pytestmark = pytest.mark.skipif(not IS_POSTGRES, reason="PostgreSQL networking: runs when TEST_DATABASE_URL is set")
 
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
-
-
-def as_postgres_user(*command: str, **options: object) -> subprocess.CompletedProcess[str]:
-    # PgBouncer and PostgreSQL refuse to run as root, which CI machines are.
-    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    return subprocess.run([*prefix, *command], check=True, capture_output=True, text=True, timeout=60, **options)
 
 
 def wait_for_port(port: int, seconds: float = 30) -> None:
