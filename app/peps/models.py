@@ -10,7 +10,7 @@ from pydantic import Field as PydanticField
 from sqlmodel import JSON, Field, Relationship, SQLModel
 
 from app.base import IsoDate, Timestamps
-from app.pagination import Page, PageParams
+from app.pagination import MAX_ID, Page, PageParams
 
 if TYPE_CHECKING:
     from app.authors.models import Author
@@ -211,6 +211,9 @@ class PepListParams(PageParams):
     )
     author: str | None = Field(
         None, min_length=1, max_length=100, description="Only PEPs with an author whose name contains this (any case)."
+    )
+    author_id: int | None = Field(
+        None, ge=1, le=MAX_ID, description="Only PEPs by the author with this id (see `/authors/{id}`)."
     )
     python_version: str | None = Field(
         None, min_length=1, max_length=20, description="Only PEPs targeting this Python version, e.g. `3.12`."
