@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from sqlalchemy import Column, bindparam, func, or_, select, tuple_
+from sqlalchemy import Column, and_, bindparam, func, or_, select
 from sqlalchemy.sql import ColumnElement, Subquery, visitors
 from sqlalchemy.sql import Select as CoreSelect
 
@@ -105,10 +105,8 @@ def _ordering(key: ColumnElement[Any], tiebreak: ColumnElement[Any], descending:
     # first descending, so that a descending list is the ascending one reversed. The tiebreak follows
     # the sort's direction, so one index on (key, tiebreak) serves both directions.
     if descending:
-        ordered = [key.desc().nulls_first() if nullable else key.desc(), tiebreak.desc()]
-    else:
-        ordered = [key.asc().nulls_last() if nullable else key.asc(), tiebreak.asc()]
-    return ordered
+        return [key.desc().nulls_first() if nullable else key.desc(), tiebreak.desc()]
+    return [key.asc().nulls_last() if nullable else key.asc(), tiebreak.asc()]
 
 
 def _after(
@@ -120,11 +118,14 @@ def _after(
     if after_null:  # only NULL keys after it ascending; descending, the NULLs come first
         same_key = key.is_(None) & (tiebreak < after_tiebreak if descending else tiebreak > after_tiebreak)
         return or_(same_key, key.is_not(None)) if descending else same_key
-    row = tuple_(key, tiebreak)
-    cursor_row = tuple_(after_key, after_tiebreak)
-    if descending:
-        return row < cursor_row  # NULL keys, first when descending, were passed already
-    return or_(row > cursor_row, key.is_(None)) if nullable else row > cursor_row
+    if key is tiebreak:
+        return key < after_key if descending else key > after_key
+    # Not the row value (key, tiebreak) > (...): SQLite does not seek an index on an expression with one.
+    # A plain range on the key, which both databases seek, and the tiebreak for the rows on the boundary.
+    if descending:  # NULL keys, first when descending, were passed already
+        return and_(key <= after_key, or_(key < after_key, tiebreak < after_tiebreak))
+    later = and_(key >= after_key, or_(key > after_key, tiebreak > after_tiebreak))
+    return or_(later, key.is_(None)) if nullable else later
 
 
 def page_statements(

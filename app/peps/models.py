@@ -80,6 +80,11 @@ class PepBase(SQLModel):
 
 class Pep(Timestamps, PepBase, table=True):
     __tablename__ = "pep"
+    # Cursor pages seek on (sort key, number); each index serves its sort in both directions.
+    __table_args__ = (
+        sa.Index("ix_pep_lower_title_number", sa.func.lower(sa.column("title")), "number"),
+        sa.Index("ix_pep_created_number", "created", "number"),
+    )
 
     number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     url: str = Field(max_length=200)
