@@ -123,13 +123,10 @@ async def get_author_detail(reader: Reader, author_id: int) -> AuthorDetail:
         PepSummary.model_validate(with_author_names(row))
         for row in await reader.all(PEPS_OF_AUTHOR, author_id=author_id, limit=PEPS_SHOWN)
     ]
+    all_peps = f"/peps?author_id={author_id}"
     return AuthorDetail(
-        id=author["id"], name=author["name"], pep_count=author["pep_count"], peps=peps, all_peps=peps_url(author_id)
+        id=author["id"], name=author["name"], pep_count=author["pep_count"], peps=peps, all_peps=all_peps
     )
-
-
-def peps_url(author_id: int) -> str:
-    return f"/peps?author_id={author_id}"
 
 
 async def create_author(session: AsyncSession, data: AuthorCreate) -> Author:
