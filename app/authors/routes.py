@@ -27,7 +27,7 @@ async def list_authors(reader: ReaderDep, params: Annotated[AuthorListParams, Qu
 
 @router.get("/{author_id}", operation_id="authors-get", summary="Get one author", responses=NOT_FOUND)
 async def get_author(reader: ReaderDep, author_id: AuthorIdPath) -> AuthorDetail:
-    """One author and the PEPs they wrote, by PEP number."""
+    """One author, how many PEPs they wrote and the first 100 by number; `all_peps` links to every one."""
     return await service.get_author_detail(reader, author_id)
 
 

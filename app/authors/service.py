@@ -22,7 +22,7 @@ from app.authors.models import (
 )
 from app.base import utcnow
 from app.errors import ConflictError, NotFoundError
-from app.pagination import order_by, paginated, read_page
+from app.pagination import Position, page_statements, read_page
 from app.peps.models import PepAuthorLink, PepSummary
 from app.peps.queries import PEP_TABLE, SUMMARY_COLUMNS, author_pairs_of, with_author_names
 from app.reader import Reader
@@ -69,8 +69,8 @@ def _pep_count() -> ColumnElement[int]:
 AUTHOR_TABLE = Author.__table__
 
 
-@lru_cache(maxsize=16)
-def author_page_statements(searching: bool, sort: str) -> tuple[Select[Any], Select[Any]]:
+@lru_cache(maxsize=32)
+def author_page_statements(searching: bool, sort: str, position: Position) -> tuple[Select[Any], Select[Any]]:
     """The page statement (authors, their PEP counts, the total) and the count, for one shape of request."""
     conditions = [contains_any_case(AUTHOR_TABLE.c.name, "q")] if searching else []
     count = select(func.count().label("total")).select_from(AUTHOR_TABLE).where(*conditions)
@@ -79,15 +79,17 @@ def author_page_statements(searching: bool, sort: str) -> tuple[Select[Any], Sel
         .select_from(AUTHOR_TABLE.outerjoin(PepAuthorLink, col(PepAuthorLink.author_id) == AUTHOR_TABLE.c.id))
         .where(*conditions)
         .group_by(AUTHOR_TABLE.c.id, AUTHOR_TABLE.c.name)
-        .add_columns(count.scalar_subquery().label("total"))
     )
     sortable = {"name": AUTHOR_TABLE.c.name, "pep_count": _pep_count()}
-    return paginated(with_counts, order_by(sort, sortable, AUTHOR_TABLE.c.id)), count
+    return page_statements(with_counts, count, sort, sortable, AUTHOR_TABLE.c.id, position)
 
 
 async def list_authors(reader: Reader, params: AuthorListParams) -> AuthorPage:
     values = {"q": contains_pattern(params.q)} if params.q else {}
-    return await read_page(reader, AuthorPage, author_page_statements(bool(values), params.sort), params, values)
+    searching = bool(values)
+    return await read_page(
+        reader, AuthorPage, lambda position: author_page_statements(searching, params.sort, position), params, values
+    )
 
 
 async def get_author(session: AsyncSession, author_id: int) -> Author:
@@ -97,12 +99,19 @@ async def get_author(session: AsyncSession, author_id: int) -> Author:
     return author
 
 
-AUTHOR_BY_ID = select(AUTHOR_TABLE.c.id, AUTHOR_TABLE.c.name).where(AUTHOR_TABLE.c.id == bindparam("author_id"))
+# An author's detail shows this many of their PEPs, lowest numbers first; `/peps?author_id=` has them all.
+PEPS_SHOWN = 100
+AUTHOR_BY_ID = select(
+    AUTHOR_TABLE.c.id,
+    AUTHOR_TABLE.c.name,
+    select(_pep_count()).where(col(PepAuthorLink.author_id) == AUTHOR_TABLE.c.id).scalar_subquery().label("pep_count"),
+).where(AUTHOR_TABLE.c.id == bindparam("author_id"))
 PEPS_OF_AUTHOR = (
     select(*SUMMARY_COLUMNS, author_pairs_of(PEP_TABLE.c.number).label("author_pairs"))
     .join_from(PEP_TABLE, PepAuthorLink, col(PepAuthorLink.pep_number) == PEP_TABLE.c.number)
     .where(col(PepAuthorLink.author_id) == bindparam("author_id"))
     .order_by(PEP_TABLE.c.number)
+    .limit(bindparam("limit"))
 )
 
 
@@ -112,9 +121,12 @@ async def get_author_detail(reader: Reader, author_id: int) -> AuthorDetail:
         raise NotFoundError(f"Author {author_id} not found")
     peps = [
         PepSummary.model_validate(with_author_names(row))
-        for row in await reader.all(PEPS_OF_AUTHOR, author_id=author_id)
+        for row in await reader.all(PEPS_OF_AUTHOR, author_id=author_id, limit=PEPS_SHOWN)
     ]
-    return AuthorDetail(id=author["id"], name=author["name"], peps=peps)
+    all_peps = f"/peps?author_id={author_id}"
+    return AuthorDetail(
+        id=author["id"], name=author["name"], pep_count=author["pep_count"], peps=peps, all_peps=all_peps
+    )
 
 
 async def create_author(session: AsyncSession, data: AuthorCreate) -> Author:

@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Literal
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from app.base import NEVER_REUSE_IDS, Timestamps
@@ -16,7 +17,12 @@ class NoteBase(SQLModel):
 
 class Note(Timestamps, NoteBase, table=True):
     __tablename__ = "note"
-    __table_args__ = NEVER_REUSE_IDS
+    # Cursor pages of one user's notes seek on (user, sort key, id), whichever way they sort.
+    __table_args__ = (
+        Index("ix_note_user_id_created_at_id", "user_id", "created_at", "id"),
+        Index("ix_note_user_id_pep_number_id", "user_id", "pep_number", "id"),
+        NEVER_REUSE_IDS,
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     # ON DELETE CASCADE: deleting a user or a PEP deletes its notes in the database itself.

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.base import utcnow
 from app.errors import NotFoundError
 from app.notes.models import Note, NoteCreate, NoteListParams, NotePage, NotePublic, NoteUpdate
-from app.pagination import order_by, read_page, table_page_statements
+from app.pagination import Position, read_page, table_page_statements
 from app.peps.models import Pep
 from app.reader import Reader
 from app.users.models import User
@@ -21,23 +21,24 @@ NOTE_TABLE = Note.__table__
 PUBLIC_COLUMNS = [NOTE_TABLE.c[name] for name in NotePublic.model_fields]
 
 
-@lru_cache(maxsize=16)
-def note_page_statements(by_pep: bool, sort: str) -> tuple[Select[Any], Select[Any]]:
+@lru_cache(maxsize=32)
+def note_page_statements(by_pep: bool, sort: str, position: Position) -> tuple[Select[Any], Select[Any]]:
     """The page statement (the owner's notes and their total) and the count, for one shape of request."""
     conditions = [NOTE_TABLE.c.user_id == bindparam("owner_id")]
     if by_pep:
         conditions.append(NOTE_TABLE.c.pep_number == bindparam("pep_number"))
     sortable = {"created_at": NOTE_TABLE.c.created_at, "pep_number": NOTE_TABLE.c.pep_number}
-    ordering = order_by(sort, sortable, NOTE_TABLE.c.id)
-    return table_page_statements(NOTE_TABLE, PUBLIC_COLUMNS, conditions, ordering)
+    return table_page_statements(NOTE_TABLE, PUBLIC_COLUMNS, conditions, sort, sortable, NOTE_TABLE.c.id, position)
 
 
 async def list_notes(reader: Reader, owner: User, params: NoteListParams) -> NotePage:
     values: dict[str, Any] = {"owner_id": owner.id}
     if params.pep_number is not None:
         values["pep_number"] = params.pep_number
-    statements = note_page_statements(params.pep_number is not None, params.sort)
-    return await read_page(reader, NotePage, statements, params, values)
+    by_pep = params.pep_number is not None
+    return await read_page(
+        reader, NotePage, lambda position: note_page_statements(by_pep, params.sort, position), params, values
+    )
 
 
 async def get_note(session: AsyncSession, owner: User, note_id: int) -> Note:

@@ -10,7 +10,7 @@ from pydantic import Field as PydanticField
 from sqlmodel import JSON, Field, Relationship, SQLModel
 
 from app.base import IsoDate, Timestamps
-from app.pagination import Page, PageParams
+from app.pagination import MAX_ID, Page, PageParams
 
 if TYPE_CHECKING:
     from app.authors.models import Author
@@ -80,6 +80,11 @@ class PepBase(SQLModel):
 
 class Pep(Timestamps, PepBase, table=True):
     __tablename__ = "pep"
+    # Cursor pages seek on (sort key, number); each index serves its sort in both directions.
+    __table_args__ = (
+        sa.Index("ix_pep_lower_title_number", sa.func.lower(sa.column("title")), "number"),
+        sa.Index("ix_pep_created_number", "created", "number"),
+    )
 
     number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     url: str = Field(max_length=200)
@@ -211,6 +216,9 @@ class PepListParams(PageParams):
     )
     author: str | None = Field(
         None, min_length=1, max_length=100, description="Only PEPs with an author whose name contains this (any case)."
+    )
+    author_id: int | None = Field(
+        None, ge=1, le=MAX_ID, description="Only PEPs by the author with this id (see `/authors/{id}`)."
     )
     python_version: str | None = Field(
         None, min_length=1, max_length=20, description="Only PEPs targeting this Python version, e.g. `3.12`."

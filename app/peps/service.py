@@ -15,7 +15,7 @@ from app.authors.models import Author
 from app.authors.service import ensure_authors
 from app.base import utcnow
 from app.errors import ConflictError, NotFoundError
-from app.pagination import order_by, paginated, read_page
+from app.pagination import Position, page_statements, read_page
 from app.peps.models import (
     Pep,
     PepAuthorLink,
@@ -56,7 +56,17 @@ def pep_filter_values(params: PepListParams) -> dict[str, Any]:
     patterns = {"topic": list_item_pattern, "python_version": list_item_pattern}
     patterns |= {"author": contains_pattern, "q": contains_pattern}
     values: dict[str, Any] = {}
-    for name in ("status", "type", "topic", "python_version", "created_after", "created_before", "author", "q"):
+    for name in (
+        "status",
+        "type",
+        "topic",
+        "python_version",
+        "created_after",
+        "created_before",
+        "author",
+        "author_id",
+        "q",
+    ):
         value = getattr(params, name)
         if value is not None:
             values[name] = patterns[name](value) if name in patterns else value
@@ -74,6 +84,11 @@ def pep_conditions(filters: frozenset[str]) -> list[ColumnElement[bool]]:
         "created_after": pep.created >= bindparam("created_after"),
         "created_before": pep.created <= bindparam("created_before"),
     }
+    if "author_id" in filters:
+        link = PepAuthorLink.__table__.c
+        conditions["author_id"] = pep.number.in_(
+            select(link.pep_number).where(link.author_id == bindparam("author_id"))
+        )
     if "author" in filters:
         link, author = PepAuthorLink.__table__.c, Author.__table__.c
         by_author = (
@@ -87,33 +102,39 @@ def pep_conditions(filters: frozenset[str]) -> list[ColumnElement[bool]]:
     return [condition for name, condition in conditions.items() if name in filters]
 
 
-def pep_ordering(sort: str, columns: Any) -> list[Any]:
-    # Titles sort as people read them ("a circuit" before "A Concurrency"), on both databases.
-    sortable = {"number": columns.number, "title": func.lower(columns.title), "created": columns.created}
-    return order_by(sort, sortable, columns.number)
-
-
-@lru_cache(maxsize=256)
-def pep_page_statements(filters: frozenset[str], sort: str) -> tuple[Select[Any], Select[Any]]:
+@lru_cache(maxsize=512)
+def pep_page_statements(filters: frozenset[str], sort: str, position: Position) -> tuple[Select[Any], Select[Any]]:
     """The page statement (rows, their authors, the total) and the count, for one shape of request.
 
     The page is chosen first, in a subquery, so that authors are gathered for its rows only.
     """
     conditions = pep_conditions(filters)
     count = select(func.count().label("total")).select_from(PEP_TABLE).where(*conditions)
-    page = paginated(select(*SUMMARY_COLUMNS).where(*conditions), pep_ordering(sort, PEP_TABLE.c)).subquery("page")
-    statement = select(
-        *page.c,
-        author_pairs_of(page.c.number).label("author_pairs"),
-        count.scalar_subquery().label("total"),
-    ).order_by(*pep_ordering(sort, page.c))
-    return statement, count
+    pep = PEP_TABLE.c
+    # Titles sort as people read them ("a circuit" before "A Concurrency"), on both databases.
+    sortable = {"number": pep.number, "title": func.lower(pep.title, type_=String), "created": pep.created}
+    return page_statements(
+        select(*SUMMARY_COLUMNS).where(*conditions),
+        count,
+        sort,
+        sortable,
+        pep.number,
+        position,
+        around=lambda page: [author_pairs_of(page.c.number).label("author_pairs")],
+    )
 
 
 async def list_peps(reader: Reader, params: PepListParams) -> PepPage:
     values = pep_filter_values(params)
-    statements = pep_page_statements(frozenset(values), params.sort)
-    return await read_page(reader, PepPage, statements, params, values, with_author_names)
+    filters = frozenset(values)
+    return await read_page(
+        reader,
+        PepPage,
+        lambda position: pep_page_statements(filters, params.sort, position),
+        params,
+        values,
+        with_author_names,
+    )
 
 
 async def get_pep(reader: Reader, number: int) -> PepDetail:

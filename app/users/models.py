@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, StrictBool, StringConstraints, WithJsonSchema
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from app.base import NEVER_REUSE_IDS, Timestamps
@@ -32,7 +33,8 @@ class UserBase(SQLModel):
 
 class User(Timestamps, UserBase, table=True):
     __tablename__ = "user_account"  # "user" is a reserved word in PostgreSQL
-    __table_args__ = NEVER_REUSE_IDS
+    # Cursor pages by `created_at` seek on (created_at, id); `email` is unique, its own index serves.
+    __table_args__ = (Index("ix_user_account_created_at_id", "created_at", "id"), NEVER_REUSE_IDS)
 
     id: int | None = Field(default=None, primary_key=True)
     hashed_password: str = Field(max_length=255)

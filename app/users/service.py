@@ -13,7 +13,7 @@ from app.auth.security import hash_password, password_fingerprint, verify_passwo
 from app.auth.sessions import end_all_sessions
 from app.base import utcnow
 from app.errors import BadRequestError, ConflictError, InvalidValueError, NotFoundError
-from app.pagination import order_by, read_page, table_page_statements
+from app.pagination import Position, read_page, table_page_statements
 from app.reader import Reader
 from app.sql import contains_any_case, contains_pattern
 from app.users.emails import email_skeleton, normalise_email
@@ -122,18 +122,20 @@ USER_TABLE = User.__table__
 PUBLIC_COLUMNS = [USER_TABLE.c[name] for name in UserPublic.model_fields]
 
 
-@lru_cache(maxsize=8)
-def user_page_statements(searching: bool, sort: str) -> tuple[Select[Any], Select[Any]]:
+@lru_cache(maxsize=32)
+def user_page_statements(searching: bool, sort: str, position: Position) -> tuple[Select[Any], Select[Any]]:
     """The page statement (accounts and their total) and the count, for one shape of request."""
     conditions = [contains_any_case(USER_TABLE.c.email, "q")] if searching else []
     sortable = {"email": USER_TABLE.c.email, "created_at": USER_TABLE.c.created_at}
-    ordering = order_by(sort, sortable, USER_TABLE.c.id)
-    return table_page_statements(USER_TABLE, PUBLIC_COLUMNS, conditions, ordering)
+    return table_page_statements(USER_TABLE, PUBLIC_COLUMNS, conditions, sort, sortable, USER_TABLE.c.id, position)
 
 
 async def list_users(reader: Reader, params: UserListParams) -> UserPage:
     values = {"q": contains_pattern(params.q)} if params.q else {}
-    return await read_page(reader, UserPage, user_page_statements(bool(values), params.sort), params, values)
+    searching = bool(values)
+    return await read_page(
+        reader, UserPage, lambda position: user_page_statements(searching, params.sort, position), params, values
+    )
 
 
 async def update_user(
