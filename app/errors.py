@@ -4,6 +4,7 @@ import json
 import logging
 from typing import Any
 
+from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
@@ -14,6 +15,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
+
+from app.logs import REQUEST_ID_HEADER
 
 logger = logging.getLogger("app.errors")
 
@@ -197,4 +200,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         logger.error("Unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-        return JSONResponse({"detail": "Internal server error."}, status_code=500)
+        # This answer is sent from outside every middleware, the request id's too.
+        request_id = correlation_id.get()
+        headers = {REQUEST_ID_HEADER: request_id} if request_id else None
+        return JSONResponse({"detail": "Internal server error."}, status_code=500, headers=headers)
