@@ -2,7 +2,7 @@
 
 import logging
 from functools import lru_cache
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from limits import parse
@@ -131,8 +131,7 @@ class Settings(LoggingSettings):
     @field_validator("secret_key")
     @classmethod
     def usable_secret_key(cls, value: str | None, info: ValidationInfo) -> str:
-        weak = value is None or value.strip().lower() in _PLACEHOLDER_KEYS or len(value) < SECRET_KEY_MIN_LENGTH
-        if not weak:
+        if value is not None and value.strip().lower() not in _PLACEHOLDER_KEYS and len(value) >= SECRET_KEY_MIN_LENGTH:
             return value
         if info.data.get("env") == "prod":
             raise ValueError(
@@ -262,7 +261,7 @@ def describe_database(url: URL) -> str:
 SettingsKind = TypeVar("SettingsKind", bound=LoggingSettings)
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build settings, turning a validation error into one message per bad variable."""
     return _load(Settings, **overrides)
 
@@ -271,7 +270,7 @@ def load_logging_settings() -> LoggingSettings:
     return _load(LoggingSettings)
 
 
-def _load(kind: type[SettingsKind], **overrides: object) -> SettingsKind:
+def _load(kind: type[SettingsKind], **overrides: Any) -> SettingsKind:
     try:
         return kind(**overrides)
     except ValidationError as error:

@@ -78,8 +78,12 @@ def is_invalid_data(error: BaseException) -> bool:
 
     For example a NUL character in text, which PostgreSQL cannot store, or a number too large to compare.
     """
-    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None) or ""
-    return isinstance(error, DBAPIError) and sqlstate.startswith("22")
+    return isinstance(error, DBAPIError) and sqlstate_of(error).startswith("22")
+
+
+def sqlstate_of(error: BaseException) -> str:
+    """The SQLSTATE the database answered with, if the driver's error names one (asyncpg's do, sqlite3's do not)."""
+    return str(getattr(getattr(error, "orig", None), "sqlstate", None) or "")
 
 
 def short_reason(error: BaseException) -> str:
@@ -176,7 +180,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def database_error(request: Request, error: Exception) -> JSONResponse:
         if is_invalid_data(error):
             # The driver's message would quote the value and the database's internals: its code says enough.
-            sqlstate = error.orig.sqlstate
+            sqlstate = sqlstate_of(error)
             logger.info("Invalid data on %s %s: SQLSTATE %s", request.method, request.url.path, sqlstate)
             return invalid_value(
                 request,
