@@ -2,10 +2,10 @@
 
 import re
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from pydantic import BeforeValidator
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Table, inspect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -22,6 +22,24 @@ SQLModel.metadata.naming_convention = {
 # `__table_args__` for tables whose ids reach clients: SQLite would otherwise give a deleted row's id
 # to the next row (AUTOINCREMENT stops that). PostgreSQL sequences never reuse a value anyway.
 NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Core table (SQLModel sets `__table__` on the class without declaring it to type checkers)."""
+    table = inspect(model).local_table
+    assert isinstance(table, Table)
+    return table
+
+
+class Stored(Protocol):
+    id: int | None
+
+
+def id_of(row: Stored) -> int:
+    """The id of a row that is in the database: table models say `int | None`, None only until the first flush."""
+    if row.id is None:
+        raise ValueError(f"this {type(row).__name__} is not stored yet: it has no id")
+    return row.id
 
 
 def utcnow() -> datetime:

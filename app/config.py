@@ -2,7 +2,7 @@
 
 import logging
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from limits import parse
@@ -50,10 +50,25 @@ class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names the variable."""
 
 
-class Settings(BaseSettings):
-    """Every setting the app reads. Names are the environment variables, upper-cased."""
+class LoggingSettings(BaseSettings):
+    """The settings read first, so that reading the others logs in the chosen format."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # "json": one JSON object per line, for platforms that index logs.
+    log_format: Literal["plain", "json"] = "plain"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def any_case(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str):
+            return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
+        return value
+
+
+class Settings(LoggingSettings):
+    """Every setting the app reads. Names are the environment variables, upper-cased."""
 
     database_url: str = DEFAULT_DATABASE_URL
     # A PostgreSQL streaming replica for anonymous reads (see app.reader); unset or empty: none.
@@ -114,11 +129,16 @@ class Settings(BaseSettings):
     smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
     smtp_timeout: float = Field(default=10.0, gt=0)
 
+    # Error reporting to Sentry, off unless set.
+    sentry_dsn: str | None = None
+    # The share of requests timed for Sentry; of those, only the ones slower than the threshold are sent.
+    sentry_traces_sample_rate: float = Field(default=0.1, ge=0, le=1)
+    sentry_slow_request_ms: int = Field(default=1000, ge=0)
+
     @field_validator("secret_key")
     @classmethod
     def usable_secret_key(cls, value: str | None, info: ValidationInfo) -> str:
-        weak = value is None or value.strip().lower() in _PLACEHOLDER_KEYS or len(value) < SECRET_KEY_MIN_LENGTH
-        if not weak:
+        if value is not None and value.strip().lower() not in _PLACEHOLDER_KEYS and len(value) >= SECRET_KEY_MIN_LENGTH:
             return value
         if info.data.get("env") == "prod":
             raise ValueError(
@@ -281,10 +301,21 @@ def describe_database(url: URL) -> str:
     return f"postgresql {url.host or 'localhost'}:{url.port or 5432}/{url.database}"
 
 
-def load_settings(**overrides: object) -> Settings:
+SettingsKind = TypeVar("SettingsKind", bound=LoggingSettings)
+
+
+def load_settings(**overrides: Any) -> Settings:
     """Build settings, turning a validation error into one message per bad variable."""
+    return _load(Settings, **overrides)
+
+
+def load_logging_settings() -> LoggingSettings:
+    return _load(LoggingSettings)
+
+
+def _load(kind: type[SettingsKind], **overrides: Any) -> SettingsKind:
     try:
-        return Settings(**overrides)
+        return kind(**overrides)
     except ValidationError as error:
         problems = "; ".join(
             f"{str(e['loc'][0]).upper()}: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()

@@ -4,6 +4,7 @@ import json
 import logging
 from typing import Any
 
+from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
@@ -14,6 +15,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
+
+from app.logs import REQUEST_ID_HEADER
 
 logger = logging.getLogger("app.errors")
 
@@ -75,8 +78,12 @@ def is_invalid_data(error: BaseException) -> bool:
 
     For example a NUL character in text, which PostgreSQL cannot store, or a number too large to compare.
     """
-    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None) or ""
-    return isinstance(error, DBAPIError) and sqlstate.startswith("22")
+    return isinstance(error, DBAPIError) and sqlstate_of(error).startswith("22")
+
+
+def sqlstate_of(error: BaseException) -> str:
+    """The SQLSTATE the database answered with, if the driver's error names one (asyncpg's do, sqlite3's do not)."""
+    return str(getattr(getattr(error, "orig", None), "sqlstate", None) or "")
 
 
 def short_reason(error: BaseException) -> str:
@@ -173,7 +180,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def database_error(request: Request, error: Exception) -> JSONResponse:
         if is_invalid_data(error):
             # The driver's message would quote the value and the database's internals: its code says enough.
-            sqlstate = error.orig.sqlstate
+            sqlstate = sqlstate_of(error)
             logger.info("Invalid data on %s %s: SQLSTATE %s", request.method, request.url.path, sqlstate)
             return invalid_value(
                 request,
@@ -197,4 +204,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         logger.error("Unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-        return JSONResponse({"detail": "Internal server error."}, status_code=500)
+        # This answer is sent from outside every middleware, the request id's too.
+        request_id = correlation_id.get()
+        headers = {REQUEST_ID_HEADER: request_id} if request_id else None
+        return JSONResponse({"detail": "Internal server error."}, status_code=500, headers=headers)

@@ -10,10 +10,12 @@ from fastapi_offline import FastAPIOffline
 
 from app.auth.routes import router as auth_router
 from app.authors.routes import router as authors_router
-from app.config import get_settings
+from app.config import get_settings, load_logging_settings
 from app.db import dispose_engine, get_engine
+from app.error_reports import start_error_reports
 from app.errors import install_error_handlers
 from app.health import router as health_router
+from app.logs import REQUEST_ID_HEADER, RequestIdMiddleware, configure_logging
 from app.middleware import HardeningMiddleware
 from app.notes.routes import router as notes_router
 from app.peps.routes import router as peps_router
@@ -46,9 +48,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
+    # Here rather than in the lifespan: uvicorn has set its own logging up by the time it imports the app, and
+    # the start-up's lines (reading the other settings may warn) should already be in the chosen format.
+    logging_settings = load_logging_settings()
+    configure_logging(logging_settings.log_format, logging_settings.log_level)
     settings = get_settings()
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     # /docs and /redoc with their scripts and styles served by the app itself: they work offline.
     app = FastAPIOffline(
         title="PEP catalogue API",
@@ -64,9 +68,11 @@ def create_app() -> FastAPI:
             allow_credentials=True,
             allow_methods=["*"],
             allow_headers=["*"],
+            expose_headers=[REQUEST_ID_HEADER],
         )
-    # Added last, so it wraps everything else: CORS answers get its headers too.
     app.add_middleware(HardeningMiddleware, max_body_bytes=settings.max_request_body_bytes)
+    # Added last, so it wraps everything else: a refused body and a CORS answer carry the request id too.
+    app.add_middleware(RequestIdMiddleware, on_request_id=start_error_reports(settings))
     install_error_handlers(app)
     # FastAPI tries routers in this order for every request: the catalogue's reads come first. It is
     # also the order of the sections in /docs.

@@ -32,7 +32,7 @@ from fastapi import Depends, Request
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.util import greenlet_spawn
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -81,6 +81,13 @@ class CompiledRead:
         return rows
 
 
+def _key(column: ColumnElement[Any]) -> str:
+    # Read statements select table columns and labelled expressions: every one has a name.
+    if column.key is None:
+        raise ValueError(f"a read statement selects an unnamed column: {column}")
+    return column.key
+
+
 @lru_cache(maxsize=512)
 def compiled_read(statement: Select[Any], dialect: Dialect) -> CompiledRead:
     """Compile once: statements are built once per shape (see the services' `lru_cache`d builders)."""
@@ -88,13 +95,13 @@ def compiled_read(statement: Select[Any], dialect: Dialect) -> CompiledRead:
     names = tuple(compiled.positiontup or ())
     binds = compiled.binds
     columns = list(statement.selected_columns)
-    conversions = [(c.key, c.type.dialect_impl(dialect).result_processor(dialect, None)) for c in columns]
+    conversions = [(_key(c), c.type.dialect_impl(dialect).result_processor(dialect, None)) for c in columns]
     return CompiledRead(
         sql=compiled.string,
         parameter_names=names,
         parameter_processors=tuple(binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names),
         fixed_values={name: binds[name].effective_value for name in names if not binds[name].required},
-        column_names=tuple(column.key for column in columns),
+        column_names=tuple(_key(column) for column in columns),
         column_conversions=tuple((name, convert) for name, convert in conversions if convert is not None),
     )
 
@@ -125,7 +132,7 @@ def _connection_lost(error: BaseException, connection: asyncpg.Connection) -> bo
     if isinstance(error, TimeoutError):  # a slow statement, not a dead connection
         return False
     if isinstance(error, asyncpg.InterfaceError):
-        return connection.is_closed()
+        return bool(connection.is_closed())
     return isinstance(error, (OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError))
 
 
@@ -144,8 +151,9 @@ class PostgresReader(Reader):
         for attempt in (1, 2):
             pooled = await self.engine.raw_connection()
             connection = pooled.driver_connection
+            assert connection is not None, "a pooled connection checked out has its driver's connection"
             try:
-                records = await connection.fetch(sql, *arguments)
+                records: Sequence[Sequence[Any]] = await connection.fetch(sql, *arguments)
             except Exception as error:
                 lost = _connection_lost(error, connection)
                 await greenlet_spawn(pooled.invalidate if lost else pooled.close)
@@ -167,9 +175,10 @@ class PostgresReader(Reader):
     @staticmethod
     async def _run(connection: asyncpg.Connection, sql: str, arguments: list[Any]) -> Sequence[Sequence[Any]]:
         try:
-            return await connection.fetch(sql, *arguments)
+            records: Sequence[Sequence[Any]] = await connection.fetch(sql, *arguments)
         except Exception as error:
             raise _as_sqlalchemy_error(error, sql, _connection_lost(error, connection)) from error
+        return records
 
 
 def _as_sqlalchemy_error(error: Exception, sql: str, connection_lost: bool) -> Exception:
@@ -185,6 +194,8 @@ class SqliteReader(Reader):
     def __init__(self, engine: AsyncEngine, connection: sqlite3.Connection | None = None) -> None:
         self.dialect = engine.dialect
         self.echo = bool(engine.echo)
+        # The settings refuse a SQLite URL without a file (an in-memory database would be one per connection).
+        assert engine.url.database, "a SQLite database file"
         self.database = engine.url.database
         self.connection = connection
 

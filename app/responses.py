@@ -11,6 +11,10 @@ class ErrorBody(BaseModel):
     detail: str
 
 
+# What FastAPI's `responses=` takes: the OpenAPI description of answers, by status code.
+Responses = dict[int | str, dict[str, Any]]
+
+
 def error_response(description: str, example: str) -> dict[str, Any]:
     return {
         "model": ErrorBody,
@@ -20,8 +24,10 @@ def error_response(description: str, example: str) -> dict[str, Any]:
 
 
 # FastAPI answers 400 when a body cannot even be decoded (not UTF-8, truncated form data).
-UNREADABLE_BODY = {400: error_response("The request body could not be read.", "There was an error parsing the body")}
-UNAVAILABLE = {
+UNREADABLE_BODY: Responses = {
+    400: error_response("The request body could not be read.", "There was an error parsing the body")
+}
+UNAVAILABLE: Responses = {
     503: error_response(
         "The database is unavailable; retry after `Retry-After` seconds.",
         "The database is unavailable (timed out); try again shortly.",

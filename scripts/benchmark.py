@@ -66,7 +66,7 @@ class Measurement:
 class Server:
     name: str
     base_url: str
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
 
     def cpu_seconds(self) -> float:
         """User plus system CPU time the server process has used so far."""
@@ -128,7 +128,8 @@ def sign_in(app: Server) -> str:
     signed_in = httpx.post(f"{app.base_url}/auth/token", data=form, timeout=30)
     if signed_in.status_code != 200:
         raise BenchmarkFailed(f"sign-in failed: {signed_in.status_code} {signed_in.text}")
-    return signed_in.json()["access_token"]
+    token: str = signed_in.json()["access_token"]
+    return token
 
 
 def comparable(body: object) -> object:
@@ -180,7 +181,9 @@ def run_wrk(url: str, seconds: float, connections: int, headers: dict[str, str],
     return subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
 
 
-def measure(server: Server, path: str, args: argparse.Namespace, headers: dict, script: Path | None) -> Measurement:
+def measure(
+    server: Server, path: str, args: argparse.Namespace, headers: dict[str, str], script: Path | None
+) -> Measurement:
     if args.warmup > 0:
         run_wrk(server.base_url + path, args.warmup, args.connections, headers, script)
     cpu_before = server.cpu_seconds()
@@ -261,7 +264,9 @@ def main() -> int:
                     f"{'-' * 7}:|{'-' * 7}:|{'-' * 11}:|{'-' * 6}:|"
                 )
                 failures = 0
-                plan = [(f"GET {path}", path, headers if path.startswith("/me") else {}, None) for path in READ_PATHS]
+                plan: list[tuple[str, str, dict[str, str], Path | None]] = [
+                    (f"GET {path}", path, headers if path.startswith("/me") else {}, None) for path in READ_PATHS
+                ]
                 plan.append(("POST /me/notes", "/me/notes", headers, post_script))
                 for label, path, request_headers, script in plan:
                     ours = measure(app, path, args, request_headers, script)

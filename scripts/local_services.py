@@ -17,7 +17,8 @@ import httpx
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def admin_sql(admin_url: str, statement: str) -> None:
@@ -46,7 +47,7 @@ def check(condition: bool, message: str) -> None:
         raise RehearsalFailed(message)
 
 
-def wait_until_healthy(process: subprocess.Popen, base_url: str, log: Path, seconds: float = 90) -> None:
+def wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log: Path, seconds: float = 90) -> None:
     """Until `GET /health` answers 200; a server that exits or stays silent fails with its log."""
     deadline = time.monotonic() + seconds
     while True:

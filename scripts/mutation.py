@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -189,12 +190,13 @@ NORMALISING_METHODS = {"strip", "lstrip", "rstrip", "lower", "upper", "casefold"
 
 # An edit takes the node found at the mutant's position (in a fresh copy of the tree) and changes it
 # in place, or returns a node to put in its place.
-Edit = Callable[[ast.AST], ast.AST | None]
+# An edit is made for one node and applied to a copy of it, so it is given a node of the type it was made for.
+Edit = Callable[[Any], ast.AST | None]
 
 
 def prose_nodes(tree: ast.AST) -> set[int]:
     """Docstrings and `description=`/`summary=` texts: documentation wording, not mutated (as in mutmut)."""
-    found = set()
+    found: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.keyword) and node.arg in ("description", "summary"):
             found.update(id(part) for part in ast.walk(node.value) if isinstance(part, ast.Constant))
@@ -213,13 +215,13 @@ def edits_for(node: ast.AST, prose: set[int], annotations: set[int]) -> Iterator
         for i, op in enumerate(node.ops):
             if type(op) in COMPARE_SWAPS:
 
-                def swap(n: ast.AST, i: int = i) -> None:
+                def swap(n: ast.Compare, i: int = i) -> None:
                     n.ops[i] = COMPARE_SWAPS[type(n.ops[i])]()
 
                 yield "compare", swap
     elif isinstance(node, ast.BoolOp):
 
-        def flip(n: ast.AST) -> None:
+        def flip(n: ast.BoolOp) -> None:
             n.op = ast.Or() if isinstance(n.op, ast.And) else ast.And()
 
         yield "and/or", flip
@@ -227,7 +229,7 @@ def edits_for(node: ast.AST, prose: set[int], annotations: set[int]) -> Iterator
         yield "drop not", lambda n: n.operand
     elif isinstance(node, ast.BinOp) and type(node.op) in BINOP_SWAPS and id(node) not in annotations:
 
-        def arith(n: ast.AST) -> None:
+        def arith(n: ast.BinOp) -> None:
             n.op = BINOP_SWAPS[type(n.op)]()
 
         yield "operator", arith
@@ -243,7 +245,7 @@ def edits_for(node: ast.AST, prose: set[int], annotations: set[int]) -> Iterator
         for i, keyword in enumerate(node.keywords):
             if keyword.arg is not None:
 
-                def drop(n: ast.AST, i: int = i) -> None:
+                def drop(n: ast.Call, i: int = i) -> None:
                     del n.keywords[i]
 
                 yield f"drop {keyword.arg}=", drop
@@ -253,7 +255,7 @@ def edits_for(node: ast.AST, prose: set[int], annotations: set[int]) -> Iterator
     elif isinstance(node, ast.Return) and node.value is not None:
         if not (isinstance(node.value, ast.Constant) and node.value.value is None):
 
-            def return_none(n: ast.AST) -> None:
+            def return_none(n: ast.Return) -> None:
                 n.value = ast.Constant(None)
 
             yield "return None", return_none
@@ -264,7 +266,7 @@ def edits_for(node: ast.AST, prose: set[int], annotations: set[int]) -> Iterator
 
 def annotation_nodes(tree: ast.AST) -> set[int]:
     """Nodes inside type annotations: `X | Y` there only names a type (its Literal values are still mutated)."""
-    found = set()
+    found: set[int] = set()
     for node in ast.walk(tree):
         annotations = []
         if isinstance(node, ast.arg) and node.annotation:

@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 from local_services import RehearsalFailed, admin_sql, check, free_port, step
@@ -49,10 +50,12 @@ STOP_LIMIT_SECONDS = 10
 ADMIN = {"username": "container-admin@example.com", "password": secrets.token_urlsafe(16)}
 
 
-def run(command: list[str], timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+def run(command: list[str], timeout: float = 300, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """Run a command, failing the rehearsal with its output if it fails."""
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, **kwargs)
+        result: subprocess.CompletedProcess[str] = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, **kwargs
+        )
     except subprocess.TimeoutExpired:
         raise RehearsalFailed(f"`{' '.join(command)}` did not finish within {timeout:.0f} s") from None
     if result.returncode != 0:
@@ -180,7 +183,7 @@ class Rehearsal:
         self.cleanup.callback(self._remove, "volume", "rm", "--force", name)
         return name
 
-    def one_off(self, env: dict[str, str], *command: str) -> subprocess.CompletedProcess:
+    def one_off(self, env: dict[str, str], *command: str) -> subprocess.CompletedProcess[str]:
         """A command in a throwaway container, as a platform's release phase runs it."""
         podman_run = [*PODMAN, "run", "--rm", "--network=host", "--no-healthcheck", *LIMITS]
         return run([*podman_run, *env_args(env), self.image, *command])
@@ -277,7 +280,12 @@ class Container:
                 + body[:10]
             )
             time.sleep(0.5)  # the server has the request's head: the request is in flight
-            self.terminate_and_wait(after_signal=lambda: (time.sleep(1), connection.sendall(body[10:])))
+
+            def finish_the_request() -> None:
+                time.sleep(1)
+                connection.sendall(body[10:])
+
+            self.terminate_and_wait(after_signal=finish_the_request)
             answer = b""
             while chunk := connection.recv(65536):
                 answer += chunk
@@ -361,7 +369,7 @@ def rehearse(admin_url: str, database_prefix: str) -> None:
         podman("rm", first.name)
         second = rehearsal.start("sqlite-2", {}, volume)
         notes = second.client.get("/me/notes", headers=sign_in(second, user)).json()
-        check(note["body"] in str(notes), f"the note did not survive the restart: {notes}")
+        check(str(note["body"]) in str(notes), f"the note did not survive the restart: {notes}")
         second.terminate_and_wait()
         step("cleaning up")
 

@@ -114,13 +114,13 @@ def rehearse(admin_url: str) -> None:
             except subprocess.TimeoutExpired:
                 os.killpg(web.pid, signal.SIGKILL)
                 raise RehearsalFailed("the web process did not stop within 30 s of SIGTERM") from None
-        output = log.read_text()
-        print(output, end="")
+        logged = log.read_text()
+        print(logged, end="")
         check(code == 0, f"the web process exited with {code} after SIGTERM")
-        check("Traceback" not in output, "the web log holds a traceback")
-        check(output.count("Application startup complete") == 2, "expected two workers to start")
-        check("Application shutdown complete" in output, "the workers did not shut down cleanly")
-        check(ADMIN["password"] not in output and env["SECRET_KEY"] not in output, "a secret reached the log")
+        check("Traceback" not in logged, "the web log holds a traceback")
+        check(logged.count("Application startup complete") == 2, "expected two workers to start")
+        check("Application shutdown complete" in logged, "the workers did not shut down cleanly")
+        check(ADMIN["password"] not in logged and env["SECRET_KEY"] not in logged, "a secret reached the log")
     finally:
         step(f"dropping database {database}")
         admin_sql(admin_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

@@ -66,11 +66,13 @@ def app_environment(**settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_app(cwd: Path, workers: int = 1, startup_seconds: float = 90, **settings: str) -> Iterator[Server]:
-    """uvicorn serving app.main:app until the block ends; its output goes to a file, never a full pipe."""
+def running_app(
+    cwd: Path, workers: int = 1, startup_seconds: float = 90, asgi_app: str = "app.main:app", **settings: str
+) -> Iterator[Server]:
+    """uvicorn serving the app until the block ends; its output goes to a file, never a full pipe."""
     port = free_port()
     log = cwd / f"uvicorn-{port}.log"
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port), "--workers", str(workers)]
+    command = [sys.executable, "-m", "uvicorn", asgi_app, "--port", str(port), "--workers", str(workers)]
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=cwd, env=app_environment(**settings), stdout=output, stderr=output)
     server = Server(f"http://127.0.0.1:{port}", process, log)

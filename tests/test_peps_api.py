@@ -1,5 +1,6 @@
 """The /peps routes over HTTP, checked against the bundled feed."""
 
+import json
 from datetime import date
 
 import pytest
@@ -242,6 +243,41 @@ async def test_patch_rejects_null_and_invalid_values(client: AsyncClient, superu
     response = await client.patch("/peps/8", json=body, headers=superuser_headers)
     assert response.status_code == 422
     assert next(iter(body)) in response.json()["detail"][0]["loc"]
+
+
+# PepUpdate's fields for NOT NULL columns: optional, but never null (typed `X | MISSING`).
+NOT_NULL_FIELDS = [
+    "title",
+    "status",
+    "type",
+    "topic",
+    "created",
+    "requires",
+    "replaces",
+    "superseded_by",
+    "url",
+    "authors",
+]
+
+
+@pytest.mark.parametrize("field", NOT_NULL_FIELDS)
+async def test_patch_refuses_null_for_a_not_null_column_and_the_schema_says_so(
+    client: AsyncClient, superuser_headers: dict, field: str
+) -> None:
+    response = await client.patch("/peps/8", json={field: None}, headers=superuser_headers)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", field]
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]["PepUpdate"]
+    assert "required" not in schema
+    assert "null" not in json.dumps(schema["properties"][field]) and "default" not in schema["properties"][field]
+
+
+async def test_the_update_schema_says_null_where_a_column_takes_it(client: AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]["PepUpdate"]
+    nullable = {name for name, field in schema["properties"].items() if {"type": "null"} in field.get("anyOf", [])}
+    assert nullable == {"python_version", "discussions_to", "post_history", "resolution", "abstract"}
+    assert set(schema["properties"]) == nullable | set(NOT_NULL_FIELDS)
+    assert schema["properties"]["title"] == {"type": "string", "minLength": 1, "maxLength": 200, "title": "Title"}
 
 
 async def test_patch_missing_pep_is_404(client: AsyncClient, superuser_headers: dict) -> None:

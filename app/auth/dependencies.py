@@ -8,14 +8,14 @@ from fastapi.security import OAuth2PasswordBearer
 from app.auth.sessions import SignedIn, signed_in
 from app.config import get_settings
 from app.reader import ReaderDep
-from app.responses import error_response
+from app.responses import Responses, error_response
 from app.users.models import User
 
 # auto_error=False: a missing token gets the same JSON 401 (with WWW-Authenticate) as a bad one.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
-UNAUTHORIZED = {401: error_response("No valid access token was sent.", "Not authenticated")}
-FORBIDDEN = {403: error_response("The signed-in user may not do this.", "Superuser rights needed")}
+UNAUTHORIZED: Responses = {401: error_response("No valid access token was sent.", "Not authenticated")}
+FORBIDDEN: Responses = {403: error_response("The signed-in user may not do this.", "Superuser rights needed")}
 
 
 def _unauthorized(detail: str) -> HTTPException:

@@ -29,6 +29,8 @@ def password_reset_message(to: str, link: str, settings: Settings) -> EmailMessa
 
 def send_email(message: EmailMessage, settings: Settings) -> None:
     """Send through the configured SMTP server (blocking: run it off the event loop). Failures are logged."""
+    assert settings.smtp_host, "only called when SMTP_HOST is set"
+    client: smtplib.SMTP
     try:
         if settings.smtp_tls == "tls":
             client = smtplib.SMTP_SSL(

@@ -25,6 +25,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.models import RateLimitCounter
+from app.base import table_of
 from app.config import Settings, get_settings
 from app.errors import RETRY_AFTER_SECONDS, AppError, short_reason
 
@@ -105,7 +106,7 @@ class DatabaseRateLimiter:
 
     async def hit(self, session: AsyncSession, checks: list[tuple[Limit, str]]) -> list[float]:
         now = time.time()
-        table = RateLimitCounter.__table__
+        table = table_of(RateLimitCounter)
         await session.exec(delete(RateLimitCounter).where(col(RateLimitCounter.window_ends_at) <= now))
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         waits = []

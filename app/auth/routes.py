@@ -13,12 +13,12 @@ from app.auth.rate_limits import account_key, check_rate_limits, client_address,
 from app.auth.security import decode_token, encode_token, parse_id, password_fingerprint
 from app.config import get_settings
 from app.db import SessionDep
-from app.responses import UNAVAILABLE, UNREADABLE_BODY, error_response
+from app.responses import UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
 from app.users import service
 from app.users.emails import normalise_email
 from app.users.models import UserPublic, UserRegister
 
-TOO_MANY = {
+TOO_MANY: Responses = {
     429: error_response(
         "Too many attempts from this address or for this account; wait `Retry-After` seconds.",
         "Too many attempts; try again in 840 seconds.",
@@ -44,8 +44,8 @@ def _unauthorized(detail: str) -> HTTPException:
     responses={
         403: error_response("Sign-up is switched off (ALLOW_SIGNUP).", "Sign-up is closed"),
         409: error_response("The email is taken.", "A user with this email already exists"),
-    }
-    | TOO_MANY,
+        **TOO_MANY,
+    },
 )
 async def register(session: SessionDep, data: UserRegister, request: Request, response: Response) -> UserPublic:
     """Create an account with an email and a password; sign in with `POST /auth/token`."""
@@ -68,8 +68,8 @@ async def register(session: SessionDep, data: UserRegister, request: Request, re
     responses={
         401: error_response("Wrong email or password.", BAD_CREDENTIALS),
         403: error_response("The account is deactivated.", "This account is deactivated"),
-    }
-    | TOO_MANY,
+        **TOO_MANY,
+    },
 )
 async def token(
     session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, response: Response

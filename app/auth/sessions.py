@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.models import AuthSession, TokenPair
 from app.auth.security import decode_token, encode_token, parse_id
-from app.base import utcnow
+from app.base import id_of, table_of, utcnow
 from app.config import Settings
 from app.pagination import MAX_ID
 from app.reader import Reader
@@ -50,13 +50,13 @@ async def start_session(session: AsyncSession, user: User, settings: Settings) -
     await session.exec(
         delete(AuthSession).where(col(AuthSession.user_id) == user.id, col(AuthSession.expires_at) < now)
     )
-    auth_session = AuthSession(user_id=user.id, expires_at=now + timedelta(days=settings.refresh_token_expire_days))
+    auth_session = AuthSession(user_id=id_of(user), expires_at=now + timedelta(days=settings.refresh_token_expire_days))
     session.add(auth_session)
     await session.flush()
     return _issue(auth_session, settings)
 
 
-_USERS, _SESSIONS = User.__table__, AuthSession.__table__
+_USERS, _SESSIONS = table_of(User), table_of(AuthSession)
 SIGNED_IN_USER = (
     select(*_USERS.c)
     .join_from(_USERS, _SESSIONS, _SESSIONS.c.user_id == _USERS.c.id)

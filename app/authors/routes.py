@@ -7,16 +7,19 @@ from fastapi import APIRouter, Path, Query, Response, status
 from app.auth.dependencies import SUPERUSER_ONLY, require_superuser
 from app.authors import service
 from app.authors.models import AuthorCreate, AuthorDetail, AuthorListParams, AuthorPage, AuthorSummary, AuthorUpdate
+from app.base import id_of
 from app.db import SessionDep
 from app.pagination import MAX_ID
 from app.reader import ReaderDep, SessionReader
-from app.responses import UNAVAILABLE, UNREADABLE_BODY, error_response
+from app.responses import UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
 
 router = APIRouter(prefix="/authors", tags=["authors"], responses=UNAVAILABLE | UNREADABLE_BODY)
 
 AuthorIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The author's id.", examples=[1])]
-NOT_FOUND = {404: error_response("No author has this id.", "Author 9999 not found")}
-NAME_TAKEN = {409: error_response("Another author has this name.", "An author named 'Guido van Rossum' already exists")}
+NOT_FOUND: Responses = {404: error_response("No author has this id.", "Author 9999 not found")}
+NAME_TAKEN: Responses = {
+    409: error_response("Another author has this name.", "An author named 'Guido van Rossum' already exists")
+}
 
 
 @router.get("", operation_id="authors-list", summary="List authors")
@@ -43,7 +46,7 @@ async def create_author(session: SessionDep, data: AuthorCreate, response: Respo
     """Add an author who has no PEP yet."""
     author = await service.create_author(session, data)
     response.headers["Location"] = f"/authors/{author.id}"
-    return AuthorSummary(id=author.id, name=author.name, pep_count=0)
+    return AuthorSummary(id=id_of(author), name=author.name, pep_count=0)
 
 
 @router.patch(

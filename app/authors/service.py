@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import bindparam, func
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -20,7 +21,7 @@ from app.authors.models import (
     AuthorPage,
     AuthorUpdate,
 )
-from app.base import utcnow
+from app.base import table_of, utcnow
 from app.errors import ConflictError, NotFoundError
 from app.pagination import Position, page_statements, read_page
 from app.peps.models import PepAuthorLink, PepSummary
@@ -38,7 +39,7 @@ async def ensure_author_ids(session: AsyncSession, names: Iterable[str]) -> dict
     ids: dict[str, int] = {}
     connection = await session.connection()
     insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    author = Author.__table__.c
+    author = table_of(Author).c
     for start in range(0, len(wanted), NAMES_PER_STATEMENT):
         chunk = wanted[start : start + NAMES_PER_STATEMENT]
         found = await connection.execute(select(author.name, author.id).where(author.name.in_(chunk)))
@@ -66,7 +67,7 @@ def _pep_count() -> ColumnElement[int]:
     return func.count(col(PepAuthorLink.pep_number))
 
 
-AUTHOR_TABLE = Author.__table__
+AUTHOR_TABLE = table_of(Author)
 
 
 @lru_cache(maxsize=32)
@@ -107,7 +108,7 @@ AUTHOR_BY_ID = select(
     select(_pep_count()).where(col(PepAuthorLink.author_id) == AUTHOR_TABLE.c.id).scalar_subquery().label("pep_count"),
 ).where(AUTHOR_TABLE.c.id == bindparam("author_id"))
 PEPS_OF_AUTHOR = (
-    select(*SUMMARY_COLUMNS, author_pairs_of(PEP_TABLE.c.number).label("author_pairs"))
+    sa.select(*SUMMARY_COLUMNS, author_pairs_of(PEP_TABLE.c.number).label("author_pairs"))
     .join_from(PEP_TABLE, PepAuthorLink, col(PepAuthorLink.pep_number) == PEP_TABLE.c.number)
     .where(col(PepAuthorLink.author_id) == bindparam("author_id"))
     .order_by(PEP_TABLE.c.number)

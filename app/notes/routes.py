@@ -10,12 +10,12 @@ from app.notes import service
 from app.notes.models import NoteCreate, NoteListParams, NotePage, NotePublic, NoteUpdate
 from app.pagination import MAX_ID
 from app.reader import ReaderDep
-from app.responses import UNAVAILABLE, UNREADABLE_BODY, error_response
+from app.responses import UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
 
 router = APIRouter(prefix="/me/notes", tags=["notes"], responses=UNAVAILABLE | UNREADABLE_BODY | UNAUTHORIZED)
 
 NoteIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The note's id.")]
-NOT_FOUND = {404: error_response("You have no note with this id.", "Note 9999 not found")}
+NOT_FOUND: Responses = {404: error_response("You have no note with this id.", "Note 9999 not found")}
 
 
 @router.get("", operation_id="notes-list", summary="List my notes")

@@ -9,7 +9,7 @@ from sqlalchemy.sql import Select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.base import utcnow
+from app.base import id_of, table_of, utcnow
 from app.errors import NotFoundError
 from app.notes.models import Note, NoteCreate, NoteListParams, NotePage, NotePublic, NoteUpdate
 from app.pagination import Position, read_page, table_page_statements
@@ -17,7 +17,7 @@ from app.peps.models import Pep
 from app.reader import Reader
 from app.users.models import User
 
-NOTE_TABLE = Note.__table__
+NOTE_TABLE = table_of(Note)
 PUBLIC_COLUMNS = [NOTE_TABLE.c[name] for name in NotePublic.model_fields]
 
 
@@ -61,7 +61,7 @@ async def create_note(session: AsyncSession, owner: User, data: NoteCreate) -> N
                 }
             ]
         )
-    note = Note(body=data.body, pep_number=data.pep_number, user_id=owner.id)
+    note = Note(body=data.body, pep_number=data.pep_number, user_id=id_of(owner))
     session.add(note)
     await session.flush()
     return note

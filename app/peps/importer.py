@@ -11,13 +11,13 @@ from typing import Any
 import httpx
 import ijson
 from pydantic import ValidationError
-from sqlalchemy import bindparam, delete, func, insert, text, update
+from sqlalchemy import BindParameter, bindparam, delete, func, insert, text, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.authors.models import Author
 from app.authors.service import ensure_author_ids
-from app.base import utcnow
+from app.base import table_of, utcnow
 from app.peps.models import Pep, PepAuthorLink, PepCreate
 
 BUNDLED_PEPS = Path(__file__).resolve().parent.parent / "data" / "peps.json"
@@ -250,8 +250,8 @@ def parse_feed(text: str | bytes, source_name: str) -> Feed:
 
 # PEPs written per round trip: well inside every driver's limit on parameters (asyncpg's is 32,767).
 BATCH_SIZE = 500
-PEP_TABLE = Pep.__table__
-LINK_TABLE = PepAuthorLink.__table__
+PEP_TABLE = table_of(Pep)
+LINK_TABLE = table_of(PepAuthorLink)
 VALUE_COLUMNS = [column.key for column in PEP_TABLE.c if column.key not in ("number", "created_at", "updated_at")]
 
 
@@ -285,8 +285,8 @@ async def _import_batch(session: AsyncSession, batch: list[PepCreate], report: I
     stored = {row.number: row._mapping for row in (await connection.execute(stored_columns)).all()}
     stored_authors: dict[int, list[str]] = {}
     links = (
-        select(LINK_TABLE.c.pep_number, Author.__table__.c.name)
-        .join_from(LINK_TABLE, Author.__table__, Author.__table__.c.id == LINK_TABLE.c.author_id)
+        select(LINK_TABLE.c.pep_number, table_of(Author).c.name)
+        .join_from(LINK_TABLE, table_of(Author), table_of(Author).c.id == LINK_TABLE.c.author_id)
         .where(LINK_TABLE.c.pep_number.in_(numbers))
         .order_by(LINK_TABLE.c.pep_number, LINK_TABLE.c.position)
     )
@@ -317,7 +317,7 @@ async def _import_batch(session: AsyncSession, batch: list[PepCreate], report: I
     if new_rows:
         await connection.execute(insert(PEP_TABLE), new_rows)
     if changed_rows:
-        changes = {name: bindparam(name) for name in [*VALUE_COLUMNS, "updated_at"]}
+        changes: dict[str, BindParameter[Any]] = {name: bindparam(name) for name in [*VALUE_COLUMNS, "updated_at"]}
         statement = update(PEP_TABLE).where(PEP_TABLE.c.number == bindparam("_number")).values(changes)
         await connection.execute(statement, changed_rows)
     if relinked:

@@ -5,7 +5,7 @@ from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import AfterValidator, Strict, StringConstraints, field_validator
+from pydantic import MISSING, AfterValidator, Strict, StringConstraints, field_validator
 from pydantic import Field as PydanticField
 from sqlmodel import JSON, Field, Relationship, SQLModel
 
@@ -159,23 +159,24 @@ class PepUpdate(SQLModel):
 
     model_config = {"json_schema_extra": {"examples": [{"status": "Final", "topic": "packaging, typing"}]}}
 
-    # Fields whose column is NOT NULL may be left out but not sent as null: typed without None and
-    # defaulting to None, so the validation and the OpenAPI schema both say so.
-    title: str = Field(default=None, min_length=1, max_length=200)
-    status: PepStatus = None
-    type: PepType = None
-    topic: str = Field(default=None, max_length=100)
-    created: IsoDate = None
+    # Fields whose column is NOT NULL may be left out but not sent as null: typed `X | MISSING`, pydantic's
+    # "not given" sentinel, so null fails validation, the OpenAPI schema says "X, optional", and a left-out
+    # field is left out of `model_dump()` too.
+    title: str | MISSING = Field(default=MISSING, min_length=1, max_length=200)
+    status: PepStatus | MISSING = MISSING
+    type: PepType | MISSING = MISSING
+    topic: str | MISSING = Field(default=MISSING, max_length=100)
+    created: IsoDate | MISSING = MISSING
     python_version: str | None = Field(default=None, max_length=50)
     discussions_to: str | None = Field(default=None, max_length=300)
     post_history: str | None = Field(default=None, max_length=4000)
     resolution: str | None = Field(default=None, max_length=300)
-    requires: list[PepNumber] = None
-    replaces: list[PepNumber] = None
-    superseded_by: list[PepNumber] = None
+    requires: list[PepNumber] | MISSING = MISSING
+    replaces: list[PepNumber] | MISSING = MISSING
+    superseded_by: list[PepNumber] | MISSING = MISSING
     abstract: str | None = Field(default=None, max_length=4000)
-    url: str = Field(default=None, max_length=200)
-    authors: AuthorList = Field(default=None, min_length=1, max_length=50)
+    url: str | MISSING = Field(default=MISSING, max_length=200)
+    authors: AuthorList | MISSING = Field(default=MISSING, min_length=1, max_length=50)
 
     @field_validator("topic", mode="after")
     @classmethod

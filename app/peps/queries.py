@@ -7,11 +7,12 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import select
 
 from app.authors.models import Author
+from app.base import table_of
 from app.peps.models import Pep, PepAuthorLink, PepSummary
 from app.reader import Row
 from app.sql import json_array, json_array_agg
 
-PEP_TABLE = Pep.__table__
+PEP_TABLE = table_of(Pep)
 SUMMARY_COLUMNS = [PEP_TABLE.c[name] for name in PepSummary.model_fields if name != "authors"]
 
 
@@ -20,7 +21,7 @@ def author_pairs_of(pep_number: ColumnElement[int]) -> ScalarSelect[Any]:
 
     Aliased tables, so that the subquery never correlates with a query that joins the same tables.
     """
-    link, author = PepAuthorLink.__table__.alias("link"), Author.__table__.alias("link_author")
+    link, author = table_of(PepAuthorLink).alias("link"), table_of(Author).alias("link_author")
     return (
         select(json_array_agg(json_array(link.c.position, author.c.name)))
         .select_from(link.join(author, author.c.id == link.c.author_id))

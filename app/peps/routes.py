@@ -9,12 +9,12 @@ from app.db import SessionDep
 from app.peps import service
 from app.peps.models import PepCreate, PepDetail, PepListParams, PepPage, PepUpdate
 from app.reader import ReaderDep
-from app.responses import UNAVAILABLE, UNREADABLE_BODY, error_response
+from app.responses import UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
 
 router = APIRouter(prefix="/peps", tags=["peps"], responses=UNAVAILABLE | UNREADABLE_BODY)
 
 PepNumberPath = Annotated[int, Path(ge=0, le=99999, description="The PEP's number.", examples=[8])]
-NOT_FOUND = {404: error_response("No PEP has this number.", "PEP 9999 not found")}
+NOT_FOUND: Responses = {404: error_response("No PEP has this number.", "PEP 9999 not found")}
 
 
 @router.get("", operation_id="peps-list", summary="List PEPs")

@@ -1,9 +1,10 @@
 """PEP queries. Reads run on the fast read path (app.reader) in one statement; writes use the ORM session."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import String, bindparam, cast, delete, func, literal, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -13,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.authors.models import Author
 from app.authors.service import ensure_authors
-from app.base import utcnow
+from app.base import id_of, table_of, utcnow
 from app.errors import ConflictError, NotFoundError
 from app.pagination import Position, page_statements, read_page
 from app.peps.models import (
@@ -30,9 +31,11 @@ from app.reader import Reader
 from app.sql import LIKE_ESCAPE, contains_any_case, contains_pattern
 
 # Writes load a PEP's authors with two extra queries, however many there are.
-WITH_AUTHORS = selectinload(Pep.author_links).selectinload(PepAuthorLink.author)
+# SQLModel types a relationship as its Python value (a list, an Author), not as the ORM attribute it is.
+WITH_AUTHORS = selectinload(Pep.author_links).selectinload(PepAuthorLink.author)  # type: ignore[arg-type]
 
-PEP_DETAIL = select(*PEP_TABLE.c, author_pairs_of(PEP_TABLE.c.number).label("author_pairs")).where(
+# sqlalchemy's select for the Core statements of the read path (sqlmodel's is typed for models and columns).
+PEP_DETAIL = sa.select(*PEP_TABLE.c, author_pairs_of(PEP_TABLE.c.number).label("author_pairs")).where(
     PEP_TABLE.c.number == bindparam("number")
 )
 
@@ -53,7 +56,7 @@ def list_item_pattern(item: str) -> str:
 
 def pep_filter_values(params: PepListParams) -> dict[str, Any]:
     """The filters the client set, as the values their conditions in `pep_conditions` bind."""
-    patterns = {"topic": list_item_pattern, "python_version": list_item_pattern}
+    patterns: dict[str, Callable[[str], str]] = {"topic": list_item_pattern, "python_version": list_item_pattern}
     patterns |= {"author": contains_pattern, "q": contains_pattern}
     values: dict[str, Any] = {}
     for name in (
@@ -85,15 +88,15 @@ def pep_conditions(filters: frozenset[str]) -> list[ColumnElement[bool]]:
         "created_before": pep.created <= bindparam("created_before"),
     }
     if "author_id" in filters:
-        link = PepAuthorLink.__table__.c
+        link = table_of(PepAuthorLink).c
         conditions["author_id"] = pep.number.in_(
             select(link.pep_number).where(link.author_id == bindparam("author_id"))
         )
     if "author" in filters:
-        link, author = PepAuthorLink.__table__.c, Author.__table__.c
+        link, author = table_of(PepAuthorLink).c, table_of(Author).c
         by_author = (
             select(link.pep_number)
-            .join_from(PepAuthorLink.__table__, Author.__table__, author.id == link.author_id)
+            .join_from(table_of(PepAuthorLink), table_of(Author), author.id == link.author_id)
             .where(contains_any_case(author.name, "author"))
         )
         conditions["author"] = pep.number.in_(by_author)
@@ -152,8 +155,11 @@ async def load_pep(session: AsyncSession, number: int) -> Pep:
     return pep
 
 
-def author_links(names: list[str], authors: Mapping[str, Author]) -> list[PepAuthorLink]:
-    return [PepAuthorLink(author=authors[name], position=i) for i, name in enumerate(names)]
+def author_links(number: int, names: list[str], authors: Mapping[str, Author]) -> list[PepAuthorLink]:
+    return [
+        PepAuthorLink(pep_number=number, author_id=id_of(authors[name]), author=authors[name], position=i)
+        for i, name in enumerate(names)
+    ]
 
 
 async def replace_authors(
@@ -164,11 +170,11 @@ async def replace_authors(
     # Old links go first: the new list may reuse their positions.
     pep.author_links = []
     await session.flush()
-    pep.author_links = author_links(names, authors)
+    pep.author_links = author_links(pep.number, names, authors)
 
 
 def new_pep(data: PepCreate, authors: Mapping[str, Author]) -> Pep:
-    return Pep(**data.column_values(), author_links=author_links(data.authors, authors))
+    return Pep(**data.column_values(), author_links=author_links(data.number, data.authors, authors))
 
 
 async def create_pep(session: AsyncSession, data: PepCreate) -> Pep:

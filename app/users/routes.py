@@ -5,10 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from app.auth.dependencies import FORBIDDEN, UNAUTHORIZED, CurrentSession, CurrentSuperuser, CurrentUser
+from app.base import id_of
 from app.db import SessionDep
 from app.pagination import MAX_ID
 from app.reader import ReaderDep
-from app.responses import UNAVAILABLE, UNREADABLE_BODY, error_response
+from app.responses import UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
 from app.users import service
 from app.users.models import UserListParams, UserPage, UserPublic, UserUpdate, UserUpdateMe
 
@@ -16,8 +17,8 @@ router = APIRouter(prefix="/users", tags=["users"], responses=UNAVAILABLE | UNRE
 
 # `:int` keeps /users/me from being read as /users/{user_id}: DELETE /users/me is 405, not 422.
 UserIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The user's id.")]
-NOT_FOUND = {404: error_response("No user has this id.", "User 9999 not found")}
-SELF_CHANGE = {
+NOT_FOUND: Responses = {404: error_response("No user has this id.", "User 9999 not found")}
+SELF_CHANGE: Responses = {
     409: error_response("A superuser may not lock themselves out.", "You cannot delete your own account here")
 }
 
@@ -36,7 +37,7 @@ async def read_me(user: CurrentUser) -> UserPublic:
 )
 async def update_me(session: SessionDep, me: CurrentSession, data: UserUpdateMe) -> UserPublic:
     """Change your name, or your password (with `current_password`), which signs out your other sessions."""
-    account = await service.get_user(session, me.user.id)
+    account = await service.get_user(session, id_of(me.user))
     return UserPublic.model_validate(await service.update_me(session, account, data, me.session_id))
 
 

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.security import hash_password, password_fingerprint, verify_password
 from app.auth.sessions import end_all_sessions
-from app.base import utcnow
+from app.base import id_of, table_of, utcnow
 from app.errors import BadRequestError, ConflictError, InvalidValueError, NotFoundError
 from app.pagination import Position, read_page, table_page_statements
 from app.reader import Reader
@@ -75,7 +75,7 @@ async def set_password(session: AsyncSession, user: User, password: str, keep_se
     user.hashed_password = await hash_password(password)
     user.updated_at = utcnow()
     await session.flush()
-    await end_all_sessions(session, user.id, keep=keep_session)
+    await end_all_sessions(session, id_of(user), keep=keep_session)
 
 
 async def reset_password(session: AsyncSession, user_id: int, fingerprint: str, password: str) -> bool:
@@ -118,7 +118,7 @@ async def get_user(session: AsyncSession, user_id: int) -> User:
     return user
 
 
-USER_TABLE = User.__table__
+USER_TABLE = table_of(User)
 PUBLIC_COLUMNS = [USER_TABLE.c[name] for name in UserPublic.model_fields]
 
 
@@ -150,7 +150,7 @@ async def update_user(
         await set_password(session, user, data.password, keep_session=acting_session if user.id == acting.id else None)
     if changes.get("is_active") is False:
         # Reactivating the account later must not bring its old sessions back.
-        await end_all_sessions(session, user.id)
+        await end_all_sessions(session, id_of(user))
     user.sqlmodel_update(changes)
     user.updated_at = utcnow()
     await session.flush()
