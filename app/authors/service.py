@@ -22,11 +22,11 @@ from app.authors.models import (
 )
 from app.base import utcnow
 from app.errors import ConflictError, NotFoundError
-from app.pagination import order_by, paginated, read_page
+from app.pagination import order_by, read_page, table_page_statements
 from app.peps.models import PepAuthorLink, PepSummary
 from app.peps.queries import PEP_TABLE, SUMMARY_COLUMNS, author_pairs_of, with_author_names
 from app.reader import Reader
-from app.sql import contains_any_case, contains_pattern
+from app.search import contains_text, search_values
 
 # Names looked up or inserted per statement: inside every driver's limit on parameters.
 NAMES_PER_STATEMENT = 5000
@@ -70,24 +70,21 @@ AUTHOR_TABLE = Author.__table__
 
 
 @lru_cache(maxsize=16)
-def author_page_statements(searching: bool, sort: str) -> tuple[Select[Any], Select[Any]]:
-    """The page statement (authors, their PEP counts, the total) and the count, for one shape of request."""
-    conditions = [contains_any_case(AUTHOR_TABLE.c.name, "q")] if searching else []
-    count = select(func.count().label("total")).select_from(AUTHOR_TABLE).where(*conditions)
-    with_counts = (
-        select(AUTHOR_TABLE.c.id, AUTHOR_TABLE.c.name, _pep_count().label("pep_count"))
-        .select_from(AUTHOR_TABLE.outerjoin(PepAuthorLink, col(PepAuthorLink.author_id) == AUTHOR_TABLE.c.id))
-        .where(*conditions)
-        .group_by(AUTHOR_TABLE.c.id, AUTHOR_TABLE.c.name)
-        .add_columns(count.scalar_subquery().label("total"))
-    )
-    sortable = {"name": AUTHOR_TABLE.c.name, "pep_count": _pep_count()}
-    return paginated(with_counts, order_by(sort, sortable, AUTHOR_TABLE.c.id)), count
+def author_page_statements(filters: frozenset[str], sort: str) -> tuple[Select[Any], Select[Any]]:
+    """The page statement (authors, their PEP counts, the total) and the count, for one shape of request.
+
+    `pep_count` is the column the database keeps (app.search), not a count of the links.
+    """
+    author = AUTHOR_TABLE.c
+    conditions = [contains_text(author.id, "author_search", [author.name], "q", filters)] if filters else []
+    sortable = {"name": author.name, "pep_count": author.pep_count}
+    columns = [author.id, author.name, author.pep_count]
+    return table_page_statements(AUTHOR_TABLE, columns, conditions, order_by(sort, sortable, author.id))
 
 
 async def list_authors(reader: Reader, params: AuthorListParams) -> AuthorPage:
-    values = {"q": contains_pattern(params.q)} if params.q else {}
-    return await read_page(reader, AuthorPage, author_page_statements(bool(values), params.sort), params, values)
+    values = search_values("q", params.q) if params.q else {}
+    return await read_page(reader, AuthorPage, author_page_statements(frozenset(values), params.sort), params, values)
 
 
 async def get_author(session: AsyncSession, author_id: int) -> Author:
