@@ -1,4 +1,4 @@
-"""trigram search indexes (pg_trgm / FTS5) and author.pep_count kept by triggers
+"""trigram search indexes (pg_trgm / FTS5), author.pep_count kept by triggers, covering author index
 
 Revision ID: 7d4e2a9c1f35
 Revises: 5b1d7c3e9a42
@@ -94,6 +94,8 @@ def upgrade() -> None:
     # A plain ADD COLUMN on both databases: no table copy on SQLite.
     op.add_column("author", sa.Column("pep_count", sa.Integer(), nullable=False, server_default="0"))
     op.create_index(op.f("ix_author_pep_count"), "author", ["pep_count"], unique=False)
+    op.drop_index("ix_pep_author_author_id", table_name="pep_author")
+    op.create_index(op.f("ix_pep_author_author_id_pep_number"), "pep_author", ["author_id", "pep_number"], unique=False)
     op.execute("UPDATE author SET pep_count = (SELECT count(*) FROM pep_author WHERE pep_author.author_id = author.id)")
     for statement in POSTGRESQL if op.get_bind().dialect.name == "postgresql" else SQLITE:
         op.execute(statement)
@@ -113,6 +115,8 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER {trigger}")
         op.execute("DROP TABLE author_search")
         op.execute("DROP TABLE pep_search")
+    op.drop_index(op.f("ix_pep_author_author_id_pep_number"), table_name="pep_author")
+    op.create_index("ix_pep_author_author_id", "pep_author", ["author_id"], unique=False)
     op.drop_index(op.f("ix_author_pep_count"), table_name="author")
     # Not batch mode: SQLite (3.35+) drops the column in place; copying the table would trip pep_author's
     # foreign key when the old table is dropped.
