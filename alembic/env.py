@@ -14,6 +14,7 @@ import app.models  # noqa: F401 - registers every table on SQLModel.metadata
 from app.base import UTCDateTime
 from app.config import get_settings
 from app.db import create_engine_for, wait_for_database
+from app.search import include_name
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -38,6 +39,7 @@ def run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         render_item=render_item,
+        include_name=include_name,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
     )
     with context.begin_transaction():

@@ -2,8 +2,12 @@
 
 from app.auth.models import AuthSession, RateLimitCounter
 from app.authors.models import Author
+from app.base import table_of
 from app.notes.models import Note
 from app.peps.models import Pep, PepAuthorLink
+from app.search import add_search_ddl
 from app.users.models import User
+
+add_search_ddl({table.name: table for table in (table_of(Author), table_of(Pep), table_of(PepAuthorLink))})
 
 __all__ = ["AuthSession", "Author", "Note", "Pep", "PepAuthorLink", "RateLimitCounter", "User"]

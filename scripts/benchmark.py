@@ -13,14 +13,27 @@ the baseline; then the app's memory (RSS) before and after. Both servers run wit
 Numbers are only comparable within one run: the ratio column is the figure to quote. It exits non-zero
 if the two servers disagree on a response, a request fails, or a server dies; it asserts nothing about
 speed (CI runs it briefly so that it keeps working).
+
+    python scripts/benchmark.py --scale --database sqlite [--scale-peps 90000] [--scale-notes 1000000]
+
+`--scale` measures instead how reads grow with the data: the median latency of single, sequential
+requests (one client, so the load generator costs nothing) at the bundled 737 PEPs and 1,000 notes,
+then again after importing `--scale-peps` synthetic PEPs (the bundled records renumbered from 10000,
+through `python -m app import-peps`, whose time and peak memory it reports) and giving the user
+`--scale-notes` notes in all (one bulk INSERT ... SELECT). It exits non-zero if a request fails or the
+import's peak memory exceeds `--max-import-mb`.
 """
 
 import argparse
+import asyncio
 import json
+import math
 import os
 import re
 import secrets
 import shutil
+import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,7 +43,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
+import asyncpg
 import httpx
 from local_services import admin_sql, free_port
 
@@ -124,6 +140,10 @@ def sign_in(app: Server) -> str:
     registered = httpx.post(f"{app.base_url}/auth/register", json=USER, timeout=30)
     if registered.status_code != 201:
         raise BenchmarkFailed(f"sign-up failed: {registered.status_code} {registered.text}")
+    return access_token(app)
+
+
+def access_token(app: Server) -> str:
     form = {"username": USER["email"], "password": USER["password"]}
     signed_in = httpx.post(f"{app.base_url}/auth/token", data=form, timeout=30)
     if signed_in.status_code != 200:
@@ -210,6 +230,205 @@ def measure(
     )
 
 
+# --scale: reads measured at the bundled size and at a big one.
+SCALE_READS = [
+    ("list, first page", "/peps?limit=20"),
+    ("`q=typing`", "/peps?q=typing"),
+    ("`author=guido`", "/peps?author=guido"),
+    ("`/authors?sort=-pep_count`", "/authors?sort=-pep_count"),
+    ("`/me/notes`, first page", "/me/notes?limit=20"),
+]
+# The deep pages: page 800 at 100 a page (or the last page, if there are fewer).
+DEEP_PAGE, PAGE_SIZE = 800, 100
+FIRST_SYNTHETIC_PEP = 10000
+SMALL_NOTES = 1000
+
+
+@dataclass
+class ScaleRun:
+    label: str
+    medians_ms: dict[str, float]
+    deep_pages: dict[str, str]
+
+
+def timed_get(client: httpx.Client, path: str, headers: dict[str, str]) -> tuple[float, dict[str, Any]]:
+    started = time.perf_counter()
+    response = client.get(path, headers=headers)
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise BenchmarkFailed(f"GET {path}: {response.status_code} {response.text[:300]}")
+    return elapsed * 1000, response.json()
+
+
+def median_ms(client: httpx.Client, path: str, headers: dict[str, str], requests: int) -> float:
+    for _ in range(2):  # warm the statement caches and the database's pages
+        timed_get(client, path, headers)
+    return statistics.median(timed_get(client, path, headers)[0] for _ in range(requests))
+
+
+def deep_page(client: httpx.Client, path: str, headers: dict[str, str]) -> tuple[str, str]:
+    """The URL of page DEEP_PAGE (or the last) of a list, and how it is reached: cursors if the API has them."""
+    separator = "&" if "?" in path else "?"
+    url = f"{path}{separator}limit={PAGE_SIZE}"
+    _, page = timed_get(client, url, headers)
+    if "next_cursor" in page:
+        pages = 1
+        while pages < DEEP_PAGE and page["next_cursor"]:
+            url = f"{path}{separator}limit={PAGE_SIZE}&cursor={quote(page['next_cursor'])}"
+            _, page = timed_get(client, url, headers)
+            pages += 1
+        return url, f"cursor, page {pages}"
+    pages = min(DEEP_PAGE, max(1, math.ceil(page["total"] / PAGE_SIZE)))
+    return f"{url}&offset={(pages - 1) * PAGE_SIZE}", f"offset {(pages - 1) * PAGE_SIZE} (no cursors)"
+
+
+def measure_scale(app: Server, token: str, label: str, requests: int) -> ScaleRun:
+    headers = {"Authorization": f"Bearer {token}"}
+    run = ScaleRun(label, {}, {})
+    with httpx.Client(base_url=app.base_url, timeout=120) as client:
+        for name, path in SCALE_READS:
+            run.medians_ms[name] = median_ms(client, path, headers if path.startswith("/me") else {}, requests)
+        for name, path in (("list, deep page", "/peps"), ("`/me/notes`, deep page", "/me/notes")):
+            request_headers = headers if path.startswith("/me") else {}
+            url, how = deep_page(client, path, request_headers)
+            run.medians_ms[name] = median_ms(client, url, request_headers, requests)
+            run.deep_pages[name] = how
+    return run
+
+
+def synthetic_feed(count: int, folder: Path) -> Path:
+    """The bundled feed with `count` copies of its records numbered from 10000 (as issue 9's 90,014-PEP feed)."""
+    records = list(json.loads((PROJECT_ROOT / "app" / "data" / "peps.json").read_text()).values())
+    feed: dict[str, dict[str, Any]] = {}
+    for i, number in enumerate(range(FIRST_SYNTHETIC_PEP, FIRST_SYNTHETIC_PEP + count)):
+        feed[str(number)] = records[i % len(records)] | {"number": number, "url": f"https://example.com/pep-{number}/"}
+    path = folder / "big-feed.json"
+    path.write_text(json.dumps(feed))
+    return path
+
+
+def import_feed(feed: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Run the importer on `feed`; its wall time in seconds and peak memory (max RSS) in MB."""
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "import-peps", str(feed)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    # wait4 gives this child's own resource usage (ru_maxrss is in KB on Linux).
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.monotonic() - started
+    output = process.stdout.read() if process.stdout else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise BenchmarkFailed(f"import-peps failed: {output}")
+    print(f"  {output.strip()}", flush=True)
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def add_notes(database_url: str, email: str, first: int, count: int, pep_numbers: tuple[int, int]) -> None:
+    """Give the user `count` more notes in one INSERT ... SELECT, on PEPs `pep_numbers[0]` + i % `pep_numbers[1]`.
+
+    Each note is a second older than the one before, so sorting by time has real work to do.
+    """
+    start, spread = pep_numbers
+    if database_url.startswith("sqlite:///"):
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        try:
+            stamp = "strftime('%Y-%m-%d %H:%M:%S', 'now', '-' || i || ' seconds') || '.000000'"
+            connection.execute(
+                f"WITH RECURSIVE n(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+                f"INSERT INTO note (user_id, pep_number, body, created_at, updated_at) "
+                f"SELECT (SELECT id FROM user_account WHERE email = ?), ? + i % ?, 'Benchmark note ' || i, "
+                f"{stamp}, {stamp} FROM n",
+                (first, first + count - 1, email, start, spread),
+            )
+            connection.commit()
+        finally:
+            connection.close()
+        return
+
+    async def insert() -> None:
+        connection = await asyncpg.connect(database_url)
+        try:
+            await connection.execute(
+                "INSERT INTO note (user_id, pep_number, body, created_at, updated_at) "
+                "SELECT (SELECT id FROM user_account WHERE email = $1), $2 + i % $3, 'Benchmark note ' || i, "
+                "now() - i * interval '1 second', now() - i * interval '1 second' "
+                "FROM generate_series($4::int, $5::int) AS i",
+                email,
+                start,
+                spread,
+                first,
+                first + count - 1,
+            )
+            # What autovacuum would do shortly after a bulk load: fresh statistics and visibility map.
+            await connection.execute("VACUUM ANALYZE")
+        finally:
+            await connection.close()
+
+    asyncio.run(insert())
+
+
+def print_scale_table(small: ScaleRun, big: ScaleRun) -> None:
+    print(f"| {'read (median of sequential requests)':<56} | {small.label:>24} | {big.label:>26} | {'ratio':>5} |")
+    print(f"|{'-' * 58}|{'-' * 25}:|{'-' * 27}:|{'-' * 6}:|")
+    for name, small_ms in small.medians_ms.items():
+        big_ms = big.medians_ms[name]
+        shown = f"{name}: {big.deep_pages[name]}" if name in big.deep_pages else name
+        print(f"| {shown:<56} | {small_ms:>21.1f} ms | {big_ms:>23.1f} ms | {big_ms / small_ms:>5.1f} |")
+
+
+def run_scale(args: argparse.Namespace) -> int:
+    if not 1 <= args.scale_peps <= 100_000 - FIRST_SYNTHETIC_PEP:
+        raise BenchmarkFailed(f"--scale-peps must be 1 to {100_000 - FIRST_SYNTHETIC_PEP} (numbers 10000-99999)")
+    if args.scale_notes < SMALL_NOTES:
+        raise BenchmarkFailed(f"--scale-notes must be at least {SMALL_NOTES}")
+    with (
+        tempfile.TemporaryDirectory(prefix="pep-benchmark-") as scratch,
+        scratch_database(args.database, args.admin_url, Path(scratch)) as database_url,
+    ):
+        folder = Path(scratch)
+        env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL",)}
+        env |= {"DATABASE_URL": database_url, "AUTO_MIGRATE": "true", "SEED_DEMO_DATA": "true", "ENV": "dev"}
+        env |= {"SECRET_KEY": secrets.token_urlsafe(48), "ALLOW_SIGNUP": "true", "PYTHONPATH": str(PROJECT_ROOT)}
+        port = free_port()
+        command = [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port)]
+        command += ["--workers", "1", "--no-access-log", "--log-level", "warning"]
+        small_label = f"737 PEPs, {SMALL_NOTES:,} notes"
+        big_label = f"{737 + args.scale_peps:,} PEPs, {args.scale_notes:,} notes"
+        with serve("app", command, env, port, folder / "app.log") as app:
+            token = sign_in(app)
+            add_notes(database_url, USER["email"], 1, SMALL_NOTES, (8, 1))
+            print(f"{args.database}: measuring at {small_label}", flush=True)
+            small = measure_scale(app, token, small_label, args.scale_requests)
+        print(f"{args.database}: importing {args.scale_peps:,} synthetic PEPs", flush=True)
+        import_seconds, import_mb = import_feed(synthetic_feed(args.scale_peps, folder), env)
+        started = time.monotonic()
+        add_notes(
+            database_url, USER["email"], SMALL_NOTES + 1, args.scale_notes - SMALL_NOTES, (10000, args.scale_peps)
+        )
+        notes_seconds = time.monotonic() - started
+        with serve("app", command, env, port, folder / "app-big.log") as app:
+            print(f"{args.database}: measuring at {big_label}", flush=True)
+            # A new token: the first may have expired during a long import.
+            big = measure_scale(app, access_token(app), big_label, args.scale_requests)
+    print(
+        f"\n{args.database}: import of {args.scale_peps:,} PEPs {import_seconds:.1f} s, peak memory {import_mb:.0f} MB; "
+        f"{args.scale_notes - SMALL_NOTES:,} notes inserted in {notes_seconds:.1f} s; "
+        f"{args.scale_requests} sequential requests per read, one uvicorn worker\n"
+    )
+    print_scale_table(small, big)
+    if import_mb > args.max_import_mb:
+        print(
+            f"the import's peak memory {import_mb:.0f} MB exceeds --max-import-mb {args.max_import_mb}", file=sys.stderr
+        )
+        return 1
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
@@ -217,7 +436,14 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=6, help="seconds of measured load per path and server")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of load before each measurement")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections wrk keeps open")
+    parser.add_argument("--scale", action="store_true", help="measure reads at the bundled size and a big one")
+    parser.add_argument("--scale-peps", type=int, default=90_000, help="synthetic PEPs to import for --scale")
+    parser.add_argument("--scale-notes", type=int, default=1_000_000, help="the user's notes for --scale")
+    parser.add_argument("--scale-requests", type=int, default=20, help="sequential requests per read for --scale")
+    parser.add_argument("--max-import-mb", type=float, default=300, help="fail --scale if the import peaks above")
     args = parser.parse_args()
+    if args.scale:
+        return run_scale(args)
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install wrk (or brew install wrk)", file=sys.stderr)
         return 2

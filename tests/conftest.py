@@ -109,6 +109,10 @@ class StatementCounter:
         self.statements: list[str] = []
 
     def record(self, statement: str) -> None:
+        # SQLite also reports the work inside one statement: trigger programs and FTS5's reads of its own
+        # tables (prefixed `-- `), and FTS5 opening its table (`'main'.'pep_search_config'`).
+        if statement.startswith("-- ") or "'main'." in statement:
+            return
         if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")):
             self.statements.append(statement)
 

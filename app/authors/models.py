@@ -20,6 +20,8 @@ class Author(Timestamps, AuthorBase, table=True):
     __tablename__ = "author"
 
     id: int | None = Field(default=None, primary_key=True)
+    # Kept by triggers on pep_author (app.search): sorting by it reads an index, not every link.
+    pep_count: int = Field(default=0, index=True, sa_column_kwargs={"server_default": "0"})
     pep_links: list["PepAuthorLink"] = Relationship(back_populates="author", sa_relationship_kwargs={"lazy": "raise"})
 
 

@@ -23,11 +23,11 @@ from app.authors.models import (
 )
 from app.base import table_of, utcnow
 from app.errors import ConflictError, NotFoundError
-from app.pagination import Position, page_statements, read_page
+from app.pagination import Position, read_page, table_page_statements
 from app.peps.models import PepAuthorLink, PepSummary
 from app.peps.queries import PEP_TABLE, SUMMARY_COLUMNS, author_pairs_of, with_author_names
 from app.reader import Reader
-from app.sql import contains_any_case, contains_pattern
+from app.search import contains_text, search_values
 
 # Names looked up or inserted per statement: inside every driver's limit on parameters.
 NAMES_PER_STATEMENT = 5000
@@ -71,25 +71,23 @@ AUTHOR_TABLE = table_of(Author)
 
 
 @lru_cache(maxsize=32)
-def author_page_statements(searching: bool, sort: str, position: Position) -> tuple[Select[Any], Select[Any]]:
-    """The page statement (authors, their PEP counts, the total) and the count, for one shape of request."""
-    conditions = [contains_any_case(AUTHOR_TABLE.c.name, "q")] if searching else []
-    count = select(func.count().label("total")).select_from(AUTHOR_TABLE).where(*conditions)
-    with_counts = (
-        select(AUTHOR_TABLE.c.id, AUTHOR_TABLE.c.name, _pep_count().label("pep_count"))
-        .select_from(AUTHOR_TABLE.outerjoin(PepAuthorLink, col(PepAuthorLink.author_id) == AUTHOR_TABLE.c.id))
-        .where(*conditions)
-        .group_by(AUTHOR_TABLE.c.id, AUTHOR_TABLE.c.name)
-    )
-    sortable = {"name": AUTHOR_TABLE.c.name, "pep_count": _pep_count()}
-    return page_statements(with_counts, count, sort, sortable, AUTHOR_TABLE.c.id, position)
+def author_page_statements(filters: frozenset[str], sort: str, position: Position) -> tuple[Select[Any], Select[Any]]:
+    """The page statement (authors, their PEP counts, the total) and the count, for one shape of request.
+
+    `pep_count` is the column the database keeps (app.search), not a count of the links.
+    """
+    author = AUTHOR_TABLE.c
+    conditions = [contains_text(author.id, "author_search", [author.name], "q", filters)] if filters else []
+    sortable = {"name": author.name, "pep_count": author.pep_count}
+    columns = [author.id, author.name, author.pep_count]
+    return table_page_statements(AUTHOR_TABLE, columns, conditions, sort, sortable, author.id, position)
 
 
 async def list_authors(reader: Reader, params: AuthorListParams) -> AuthorPage:
-    values = {"q": contains_pattern(params.q)} if params.q else {}
-    searching = bool(values)
+    values = search_values("q", params.q) if params.q else {}
+    filters = frozenset(values)
     return await read_page(
-        reader, AuthorPage, lambda position: author_page_statements(searching, params.sort, position), params, values
+        reader, AuthorPage, lambda position: author_page_statements(filters, params.sort, position), params, values
     )
 
 
@@ -102,11 +100,9 @@ async def get_author(session: AsyncSession, author_id: int) -> Author:
 
 # An author's detail shows this many of their PEPs, lowest numbers first; `/peps?author_id=` has them all.
 PEPS_SHOWN = 100
-AUTHOR_BY_ID = select(
-    AUTHOR_TABLE.c.id,
-    AUTHOR_TABLE.c.name,
-    select(_pep_count()).where(col(PepAuthorLink.author_id) == AUTHOR_TABLE.c.id).scalar_subquery().label("pep_count"),
-).where(AUTHOR_TABLE.c.id == bindparam("author_id"))
+AUTHOR_BY_ID = sa.select(AUTHOR_TABLE.c.id, AUTHOR_TABLE.c.name, AUTHOR_TABLE.c.pep_count).where(
+    AUTHOR_TABLE.c.id == bindparam("author_id")
+)
 PEPS_OF_AUTHOR = (
     sa.select(*SUMMARY_COLUMNS, author_pairs_of(PEP_TABLE.c.number).label("author_pairs"))
     .join_from(PEP_TABLE, PepAuthorLink, col(PepAuthorLink.pep_number) == PEP_TABLE.c.number)

@@ -5,7 +5,7 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import String, bindparam, cast, delete, func, literal, or_
+from sqlalchemy import String, bindparam, cast, delete, func, literal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql import ColumnElement, Select
@@ -28,7 +28,8 @@ from app.peps.models import (
 )
 from app.peps.queries import PEP_TABLE, SUMMARY_COLUMNS, author_pairs_of, with_author_names
 from app.reader import Reader
-from app.sql import LIKE_ESCAPE, contains_any_case, contains_pattern
+from app.search import contains_text, search_values
+from app.sql import LIKE_ESCAPE, contains_pattern
 
 # Writes load a PEP's authors with two extra queries, however many there are.
 # SQLModel types a relationship as its Python value (a list, an Author), not as the ORM attribute it is.
@@ -57,22 +58,15 @@ def list_item_pattern(item: str) -> str:
 def pep_filter_values(params: PepListParams) -> dict[str, Any]:
     """The filters the client set, as the values their conditions in `pep_conditions` bind."""
     patterns: dict[str, Callable[[str], str]] = {"topic": list_item_pattern, "python_version": list_item_pattern}
-    patterns |= {"author": contains_pattern, "q": contains_pattern}
     values: dict[str, Any] = {}
-    for name in (
-        "status",
-        "type",
-        "topic",
-        "python_version",
-        "created_after",
-        "created_before",
-        "author",
-        "author_id",
-        "q",
-    ):
+    for name in ("status", "type", "topic", "python_version", "created_after", "created_before", "author_id"):
         value = getattr(params, name)
         if value is not None:
             values[name] = patterns[name](value) if name in patterns else value
+    for name in ("author", "q"):
+        value = getattr(params, name)
+        if value is not None:
+            values |= search_values(name, value)
     return values
 
 
@@ -94,14 +88,10 @@ def pep_conditions(filters: frozenset[str]) -> list[ColumnElement[bool]]:
         )
     if "author" in filters:
         link, author = table_of(PepAuthorLink).c, table_of(Author).c
-        by_author = (
-            select(link.pep_number)
-            .join_from(table_of(PepAuthorLink), table_of(Author), author.id == link.author_id)
-            .where(contains_any_case(author.name, "author"))
-        )
-        conditions["author"] = pep.number.in_(by_author)
+        authors = select(author.id).where(contains_text(author.id, "author_search", [author.name], "author", filters))
+        conditions["author"] = pep.number.in_(select(link.pep_number).where(link.author_id.in_(authors)))
     if "q" in filters:
-        conditions["q"] = or_(contains_any_case(pep.title, "q"), contains_any_case(pep.abstract, "q"))
+        conditions["q"] = contains_text(pep.number, "pep_search", [pep.title, pep.abstract], "q", filters)
     return [condition for name, condition in conditions.items() if name in filters]
 
 
