@@ -28,7 +28,8 @@ from fastapi import Depends
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Select, sqltypes
+from sqlalchemy.types import TypeEngine
 from sqlalchemy.util import greenlet_spawn
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -75,6 +76,16 @@ class CompiledRead:
         return rows
 
 
+def result_conversion(column_type: TypeEngine[Any], dialect: Dialect) -> Processor:
+    """How a column's type converts the driver's value, or None when the driver's value is already right."""
+    impl = column_type.dialect_impl(dialect)
+    if isinstance(impl, sqltypes.Float) and not impl.asdecimal:
+        # Both drivers return floats already; asyncpg's float processor wants the column's type code,
+        # which only a run of the statement would tell.
+        return None
+    return impl.result_processor(dialect, None)
+
+
 @lru_cache(maxsize=512)
 def compiled_read(statement: Select[Any], dialect: Dialect) -> CompiledRead:
     """Compile once: statements are built once per shape (see the services' `lru_cache`d builders)."""
@@ -82,7 +93,7 @@ def compiled_read(statement: Select[Any], dialect: Dialect) -> CompiledRead:
     names = tuple(compiled.positiontup or ())
     binds = compiled.binds
     columns = list(statement.selected_columns)
-    conversions = [(c.key, c.type.dialect_impl(dialect).result_processor(dialect, None)) for c in columns]
+    conversions = [(c.key, result_conversion(c.type, dialect)) for c in columns]
     return CompiledRead(
         sql=compiled.string,
         parameter_names=names,
