@@ -10,14 +10,14 @@ from fastapi_offline import FastAPIOffline
 
 from app.auth.routes import router as auth_router
 from app.authors.routes import router as authors_router
-from app.config import get_settings
+from app.config import ConfigError, debug_requested, get_settings
 from app.db import dispose_engine, get_engine
 from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.middleware import HardeningMiddleware
 from app.notes.routes import router as notes_router
 from app.peps.routes import router as peps_router
-from app.startup import describe_startup, prepare_database
+from app.startup import OneLineStartupFailure, StartupFailed, describe_startup, explain_failure, prepare_database
 from app.users.routes import router as users_router
 
 logger = logging.getLogger("app")
@@ -38,14 +38,26 @@ Lists take `limit` and `offset` and answer `{items, total, limit, offset}`. Ever
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    revision = await prepare_database(get_engine(), settings)
+    try:
+        revision = await prepare_database(get_engine(), settings)
+    except Exception as error:
+        problem = explain_failure(error, settings)
+        if problem is None or settings.debug:  # DEBUG=true keeps the traceback
+            raise
+        raise StartupFailed(problem) from None
     logger.info(describe_startup(settings, revision))
     yield
     await dispose_engine()
 
 
 def create_app() -> FastAPI:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ConfigError as error:
+        if debug_requested():
+            raise
+        # Raised while uvicorn imports the app: SystemExit prints its message alone, with no traceback.
+        raise SystemExit(f"error: {error.with_fix()}") from None
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     # /docs and /redoc with their scripts and styles served by the app itself: they work offline.
@@ -60,6 +72,8 @@ def create_app() -> FastAPI:
         )
     # Added last, so it wraps everything else: CORS answers get its headers too.
     app.add_middleware(HardeningMiddleware, max_body_bytes=settings.max_request_body_bytes)
+    # Outermost: a failed start-up (schema behind, database unreachable) is logged as one line.
+    app.add_middleware(OneLineStartupFailure)
     install_error_handlers(app)
     # FastAPI tries routers in this order for every request: the catalogue's reads come first. It is
     # also the order of the sections in /docs.
