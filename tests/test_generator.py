@@ -60,6 +60,7 @@ PLURALS = ["bookmarks", "readings", "specimens", "shelfs"]
         ("Bookmark", ["user_id:int"], "is reserved"),
         ("Bookmark", ["sort:str"], "is reserved"),
         ("Bookmark", ["model_config:str"], "is reserved"),
+        ("Bookmark", ["metadata:str"], "is reserved"),
         ("Bookmark", ["class:str"], "is a Python keyword"),
         ("Bookmark", ["Title:str"], "is not allowed"),
         ("Bookmark", ["who:ref"], "names no resource"),

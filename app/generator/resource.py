@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mako.template import Template
+from sqlmodel import SQLModel
 
 from app.startup import PROJECT_ROOT
 
@@ -223,10 +224,11 @@ def parse_field(raw: str) -> FieldSpec:
         raise GeneratorError(f"field name {name!r} is not allowed: use lower-case letters, digits and _, such as title")
     if keyword.iskeyword(name):
         raise GeneratorError(f"field name {name!r} is a Python keyword; choose another")
-    if name in RESERVED_FIELDS or name.startswith("model_") or name.startswith("sa_") or name.startswith("sqlmodel_"):
+    if name in RESERVED_FIELDS or name in dir(SQLModel) or name.startswith(("model_", "sa_", "sqlmodel_")):
         reserved = ", ".join(sorted(RESERVED_FIELDS))
         raise GeneratorError(
-            f"field name {name!r} is reserved (the generated code uses it, or a model_/sa_ name; reserved: {reserved})"
+            f"field name {name!r} is reserved (the generated code uses it, or SQLModel does; reserved: {reserved}, "
+            "and SQLModel's own names such as metadata and model_...)"
         )
     if kind not in TYPES:
         raise GeneratorError(f"field {raw!r} has an unknown type {kind!r}; the types are {', '.join(TYPES)}")
@@ -355,8 +357,6 @@ def route_paths() -> set[str]:
 
 
 def table_names() -> set[str]:
-    from sqlmodel import SQLModel
-
     import app.models  # noqa: F401 - every table on the metadata
 
     return set(SQLModel.metadata.tables)
