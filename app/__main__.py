@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     generator.add_argument("fields", nargs="+", metavar="FIELD:TYPE[:MODIFIER...]", help="Its fields: title:str")
     generator.add_argument("--owned", action="store_true", help="Each user's own rows, under /me/<plural>.")
     generator.add_argument("--dry-run", action="store_true", help="Show what would be written; write nothing.")
+    generator.add_argument("--plural", help="The plural, when adding s, es or ies is wrong: --plural shelves.")
     args = parser.parse_args(argv)
     try:
         if args.command == "new-resource":
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             from app.generator.resource import GeneratorError, new_resource
 
             try:
-                print(new_resource(args.name, args.fields, owned=args.owned, dry_run=args.dry_run))
+                print(new_resource(args.name, args.fields, args.owned, args.dry_run, args.plural))
             except GeneratorError as error:
                 raise CommandError(f"{error}. Nothing was written.") from None
             return 0

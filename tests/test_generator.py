@@ -31,9 +31,9 @@ RESOURCES = [
         "author:ref:author:optional",
         "slug:str:unique:optional",
     ],
-    ["Shelf", "label:str:unique", "about:text:optional", "pep:ref:pep:optional", "--owned"],
+    ["Shelf", "label:str:unique", "about:text:optional", "pep:ref:pep:optional", "--owned", "--plural", "shelves"],
 ]
-PLURALS = ["bookmarks", "readings", "specimens", "shelfs"]
+PLURALS = ["bookmarks", "readings", "specimens", "shelves"]
 
 
 @pytest.mark.parametrize(

@@ -362,10 +362,16 @@ def table_names() -> set[str]:
     return set(SQLModel.metadata.tables)
 
 
-def build_spec(name: str, raw_fields: list[str], owned: bool, root: Path = PROJECT_ROOT) -> ResourceSpec:
+def build_spec(
+    name: str, raw_fields: list[str], owned: bool, root: Path = PROJECT_ROOT, plural: str | None = None
+) -> ResourceSpec:
     """Parse and check everything; raise GeneratorError naming the first problem. Writes nothing."""
     cls, snake = parse_name(name)
-    plural = plural_of(snake)
+    if plural is not None and not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", plural):
+        raise GeneratorError(f"--plural {plural!r} is not allowed: use lower-case letters, digits and _")
+    plural = plural or plural_of(snake)
+    if plural == snake:
+        raise GeneratorError(f"the plural of {name!r} must differ from {snake!r}: give another with --plural")
     for word in (snake, plural):
         if keyword.iskeyword(word):
             raise GeneratorError(f"{name!r} makes the name {word!r}, a Python keyword; choose another")
@@ -568,11 +574,13 @@ def next_steps(resource: ResourceSpec, work: Plan, revision: Path, root: Path) -
     )
 
 
-def new_resource(name: str, raw_fields: list[str], owned: bool, dry_run: bool, root: Path = PROJECT_ROOT) -> str:
+def new_resource(
+    name: str, raw_fields: list[str], owned: bool, dry_run: bool, plural: str | None = None, root: Path = PROJECT_ROOT
+) -> str:
     """The command: check, then write (or with `dry_run`, describe) the resource. Returns what to print."""
     if find_spec("ruff") is None:
         raise GeneratorError("ruff is not installed: pip install -r requirements-dev.txt")
-    resource = build_spec(name, raw_fields, owned, root)
+    resource = build_spec(name, raw_fields, owned, root, plural)
     work = plan(resource, root)
     if dry_run:
         return describe_plan(work, root) + "\n\nDry run: nothing was written."

@@ -15,13 +15,9 @@
     else:
         q_condition = None
     flush = "_flush_unique(session)" if r.unique_fields else "session.flush()"
+    owned_note = f"\n\nEvery query is filtered by the owner: another user's {r.human} does not exist for you.\n" if r.owned else ""
 %>\
-"""${r.cls} queries. Reads run on the fast read path (app.reader) in one statement; writes use the ORM session.\
-% if r.owned:
-
-Every query is filtered by the owner: another user's ${r.human} does not exist for you.\
-% endif
-"""
+"""${r.cls} queries. Reads run on the fast read path (app.reader) in one statement; writes use the ORM session.${owned_note}"""
 
 from functools import lru_cache
 from typing import Any
@@ -59,7 +55,7 @@ ${r.snake.upper()}_BY_ID = select(*PUBLIC_COLUMNS).where(
 
 )
 # The list's filters, each bound under its own name (`q` as a LIKE pattern).
-FILTERS = (${"".join(repr(name) + ", " for name in r.filter_names)})
+FILTERS = ${repr(tuple(r.filter_names))}
 
 
 def ${r.snake}_filter_values(params: ${r.cls}ListParams) -> dict[str, Any]:
