@@ -125,8 +125,9 @@ async def test_generated_resources_pass_lint_and_the_suite(tmp_path: Path) -> No
         assert linted.returncode == 0, linted.stdout + linted.stderr
 
     tests = [f"tests/test_{plural}.py" for plural in PLURALS] + ["tests/test_migrations.py", "tests/test_fuzz_api.py"]
-    # The fuzz run is limited to the new operations: the existing ones are fuzzed by the suite itself.
-    selection = " or ".join(["not test_generated_requests_get_documented_answers", *PLURALS])
+    # The fuzz run is limited to the resources with every type, modifier and kind of access (Bookmark's
+    # and Reading's code is a subset of theirs), to keep the test's time down; the suite fuzzes the rest.
+    selection = "not test_generated_requests_get_documented_answers or specimens or shelves"
     async with fresh_database(tmp_path) as database_url:
         settings = {"TEST_DATABASE_URL": database_url} if IS_POSTGRES else {}
         ran = run(

@@ -506,13 +506,19 @@ def autogenerate_revision(resource: ResourceSpec, root: Path) -> Path:
         env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL",)}
         env |= {"DATABASE_URL": f"sqlite:///{Path(scratch) / 'head.db'}", "ENV": "dev", "DB_CONNECT_ATTEMPTS": "1"}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+        # One process for both steps: alembic's own command line, run twice.
+        steps = "import sys; from alembic.config import main; main(['upgrade', 'head']); main(sys.argv[1:])"
         message = f"add the {resource.table} table"
-        for args in (["upgrade", "head"], ["revision", "--autogenerate", "-m", message]):
-            result = subprocess.run(
-                [sys.executable, "-m", "alembic", *args], cwd=root, env=env, capture_output=True, text=True, check=False
-            )
-            if result.returncode != 0:
-                raise GeneratorError(f"`alembic {' '.join(args)}` failed:\n{result.stderr.strip()}")
+        result = subprocess.run(
+            [sys.executable, "-c", steps, "revision", "--autogenerate", "-m", message],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise GeneratorError(f"alembic could not autogenerate the revision:\n{result.stderr.strip()}")
     written = set(versions.glob("*.py")) - before
     if len(written) != 1:
         raise GeneratorError("alembic did not write one revision file")
