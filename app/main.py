@@ -70,10 +70,10 @@ def create_app() -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    # A failed start-up (schema behind, database unreachable) is logged as one line; it sees only the lifespan.
+    app.add_middleware(OneLineStartupFailure)
     # Added last, so it wraps everything else: CORS answers get its headers too.
     app.add_middleware(HardeningMiddleware, max_body_bytes=settings.max_request_body_bytes)
-    # Outermost: a failed start-up (schema behind, database unreachable) is logged as one line.
-    app.add_middleware(OneLineStartupFailure)
     install_error_handlers(app)
     # FastAPI tries routers in this order for every request: the catalogue's reads come first. It is
     # also the order of the sections in /docs.
