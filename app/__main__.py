@@ -1,10 +1,10 @@
-"""Management commands: `python -m app import-peps [PATH_OR_URL]`, `create-superuser`, `set-password`, `openapi`."""
+"""Management commands: `python -m app import-peps [PATH_OR_URL]`, `create-superuser`, `set-password`,
+`openapi`, `new-resource NAME FIELD:TYPE ... [--owned] [--dry-run]`."""
 
 import argparse
 import asyncio
 import getpass
 import os
-import sqlite3
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -12,12 +12,12 @@ from pathlib import Path
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError
 
-from app.config import get_settings
+from app.config import ConfigError, debug_requested, get_settings
 from app.db import dispose_engine, get_engine, session_scope
-from app.errors import AppError, is_database_unavailable, short_reason
+from app.errors import AppError, is_database_unavailable
 from app.openapi import SNAPSHOT_PATH, app_document, as_json, update_snapshot
 from app.peps.importer import BUNDLED_PEPS, PepDataError, import_peps, parse_feed, read_source
-from app.startup import SchemaOutOfDateError, prepare_database
+from app.startup import SchemaOutOfDateError, prepare_database, why_unavailable
 from app.users.models import Password
 from app.users.service import ensure_superuser, set_password_by_email
 
@@ -56,27 +56,28 @@ async def run_with_database(command: Coroutine[None, None, str]) -> str:
     try:
         await prepare_database(get_engine(), get_settings(), seed=False)
         return await command
-    except (PepDataError, SchemaOutOfDateError, ValidationError, AppError) as error:
-        raise CommandError(f"{str(error).rstrip('.')}. Nothing was written.") from None
     except Exception as error:
+        if get_settings().debug:  # DEBUG=true keeps the traceback
+            raise
+        if isinstance(error, PepDataError | SchemaOutOfDateError | ValidationError | AppError):
+            raise CommandError(f"{str(error).rstrip('.')}. Nothing was written.") from None
         if is_database_unavailable(error):
-            raise CommandError(f"{why_unavailable(error)}. Nothing was written.") from None
+            fix = (
+                " Check DATABASE_URL, and that the database server is running."
+                if "reach" in why_unavailable(error)
+                else ""
+            )
+            raise CommandError(f"{why_unavailable(error)}. Nothing was written.{fix}") from None
         if isinstance(error, DBAPIError) and error.orig is not None:
             # A wrong database name or role, a permission: the server's own first line says which.
             first_line = str(error.orig).strip().splitlines()[0]
-            raise CommandError(f"the database refused the command: {first_line}. Nothing was written.") from None
+            raise CommandError(
+                f"the database refused the command: {first_line}. Nothing was written. Check DATABASE_URL."
+            ) from None
         raise
     finally:
         command.close()  # a command never started (the check failed) must not warn "never awaited"
         await dispose_engine()
-
-
-def why_unavailable(error: BaseException) -> str:
-    """'cannot reach the database' for a connection that failed; SQLite's own words for a busy file."""
-    cause = error.orig if isinstance(error, DBAPIError) else None
-    if isinstance(cause, sqlite3.OperationalError):  # "database is locked": another process is writing
-        return f"the SQLite database is unavailable: {cause}"
-    return f"cannot reach the database ({short_reason(error)})"
 
 
 def superuser_credentials(email: str | None) -> tuple[str, str]:
@@ -147,11 +148,31 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help=f"Record the operationIds and schema names in {SNAPSHOT_PATH.name}: a deliberate change to the API.",
     )
+    generator = commands.add_parser(
+        "new-resource",
+        help="Write a complete resource: model, service, routes, tests, migration; registered in the app.",
+        description="Types: str, text, int, float, bool, date, datetime, ref:pep, ref:author. "
+        "Modifiers: optional, unique, index. Example: new-resource Bookmark url:str:unique title:str pep:ref:pep",
+    )
+    generator.add_argument("name", help="The resource's name, singular: Bookmark, ReadingList.")
+    generator.add_argument("fields", nargs="+", metavar="FIELD:TYPE[:MODIFIER...]", help="Its fields: title:str")
+    generator.add_argument("--owned", action="store_true", help="Each user's own rows, under /me/<plural>.")
+    generator.add_argument("--dry-run", action="store_true", help="Show what would be written; write nothing.")
+    generator.add_argument("--plural", help="The plural, when adding s, es or ies is wrong: --plural shelves.")
     args = parser.parse_args(argv)
     if args.command == "openapi":
         openapi_command(args.output, args.update_snapshot)
         return 0
     try:
+        if args.command == "new-resource":
+            # Imported here: the generator needs the development tools (ruff), which a deployment lacks.
+            from app.generator.resource import GeneratorError, new_resource
+
+            try:
+                print(new_resource(args.name, args.fields, args.owned, args.dry_run, args.plural))
+            except GeneratorError as error:
+                raise CommandError(f"{error}. Nothing was written.") from None
+            return 0
         if args.command == "import-peps":
             command = import_peps_command(args.source)
         elif args.command == "set-password":
@@ -161,6 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         print(asyncio.run(run_with_database(command)))
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except ConfigError as error:
+        if debug_requested():
+            raise
+        print(f"error: {error.with_fix()}", file=sys.stderr)
         return 1
     return 0
 

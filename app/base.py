@@ -1,10 +1,10 @@
-"""Machinery every model shares: constraint naming, UTC timestamps, strict dates."""
+"""Machinery every model shares: constraint naming, UTC timestamps, strict dates, times and numbers."""
 
 import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Protocol
 
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, AllowInfNan, AwareDatetime, BeforeValidator, Strict
 from sqlalchemy import DateTime, Table, inspect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -87,3 +87,26 @@ def _iso_date_only(value: object) -> object:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+
+
+def _iso_datetime_only(value: object) -> object:
+    # As for dates: a number (or "0.5" in a query string) is not a moment, though Pydantic would read
+    # it as a Unix timestamp.
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and not re.match(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}", value)
+    ):
+        raise ValueError("must be a date and time written like 2026-11-25T12:00:00Z")
+    return value
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first moment Python can hold in UTC
+        raise ValueError("is out of range once converted to UTC") from None
+
+
+# A moment with its time zone (a naive time is ambiguous), kept in UTC as UTCDateTime stores it.
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime_only), AfterValidator(_in_utc)]
+# In a JSON body `true` or "1.5" is not a number, and NaN or Infinity is none a database compares sensibly.
+StrictFiniteFloat = Annotated[float, Strict(), AllowInfNan(False)]

@@ -1,10 +1,13 @@
 """Settings read from the environment and `.env`, and the one place database URLs are normalised."""
 
 import logging
+import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from dotenv import dotenv_values
 from limits import parse
 from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -48,6 +51,18 @@ RateLimitText = Annotated[str, AfterValidator(_parseable_rate_limit)]
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names the variable."""
+
+    def with_fix(self) -> str:
+        return f"{self}. Correct it in the environment or in .env (.env.example lists every setting)."
+
+
+def debug_requested() -> bool:
+    """DEBUG=true, read on its own: whether a failed start shows its traceback, even when the settings
+    themselves are what failed to load."""
+    value = os.environ.get("DEBUG")
+    if value is None and Path(".env").is_file():
+        value = dotenv_values(".env").get("DEBUG")
+    return (value or "").strip().lower() in ("1", "true", "yes", "on", "t", "y")
 
 
 class LoggingSettings(BaseSettings):

@@ -10,7 +10,7 @@ from fastapi_offline import FastAPIOffline
 
 from app.auth.routes import router as auth_router
 from app.authors.routes import router as authors_router
-from app.config import get_settings, load_logging_settings
+from app.config import ConfigError, debug_requested, get_settings, load_logging_settings
 from app.db import dispose_engine, get_engine
 from app.error_reports import start_error_reports
 from app.errors import install_error_handlers
@@ -19,7 +19,14 @@ from app.logs import REQUEST_ID_HEADER, RequestIdMiddleware, configure_logging
 from app.middleware import HardeningMiddleware
 from app.notes.routes import router as notes_router
 from app.peps.routes import router as peps_router
-from app.startup import check_read_replica, describe_startup, prepare_database
+from app.startup import (
+    OneLineStartupFailure,
+    StartupFailed,
+    check_read_replica,
+    describe_startup,
+    explain_failure,
+    prepare_database,
+)
 from app.users.routes import router as users_router
 
 logger = logging.getLogger("app")
@@ -40,7 +47,13 @@ Lists take `limit` and `offset` and answer `{items, total, limit, offset}`. Ever
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    revision = await prepare_database(get_engine(), settings)
+    try:
+        revision = await prepare_database(get_engine(), settings)
+    except Exception as error:
+        problem = explain_failure(error, settings)
+        if problem is None or settings.debug:  # DEBUG=true keeps the traceback
+            raise
+        raise StartupFailed(problem) from None
     logger.info(describe_startup(settings, revision))
     await check_read_replica()
     yield
@@ -48,11 +61,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
-    # Here rather than in the lifespan: uvicorn has set its own logging up by the time it imports the app, and
-    # the start-up's lines (reading the other settings may warn) should already be in the chosen format.
-    logging_settings = load_logging_settings()
-    configure_logging(logging_settings.log_format, logging_settings.log_level)
-    settings = get_settings()
+    try:
+        # Here rather than in the lifespan: uvicorn has set its own logging up by the time it imports the app,
+        # and the start-up's lines (reading the other settings may warn) should already be in the chosen format.
+        logging_settings = load_logging_settings()
+        configure_logging(logging_settings.log_format, logging_settings.log_level)
+        settings = get_settings()
+    except ConfigError as error:
+        if debug_requested():
+            raise
+        # Raised while uvicorn imports the app: SystemExit prints its message alone, with no traceback.
+        raise SystemExit(f"error: {error.with_fix()}") from None
     # /docs and /redoc with their scripts and styles served by the app itself: they work offline.
     app = FastAPIOffline(
         title="PEP catalogue API",
@@ -70,6 +89,8 @@ def create_app() -> FastAPI:
             allow_headers=["*"],
             expose_headers=[REQUEST_ID_HEADER],
         )
+    # A failed start-up (schema behind, database unreachable) is logged as one line; it sees only the lifespan.
+    app.add_middleware(OneLineStartupFailure)
     app.add_middleware(HardeningMiddleware, max_body_bytes=settings.max_request_body_bytes)
     # Added last, so it wraps everything else: a refused body and a CORS answer carry the request id too.
     app.add_middleware(RequestIdMiddleware, on_request_id=start_error_reports(settings))

@@ -32,7 +32,8 @@ from fastapi import Depends, Request
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement, Select, sqltypes
+from sqlalchemy.types import TypeEngine
 from sqlalchemy.util import greenlet_spawn
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -88,6 +89,16 @@ def _key(column: ColumnElement[Any]) -> str:
     return column.key
 
 
+def result_conversion(column_type: TypeEngine[Any], dialect: Dialect) -> Processor:
+    """How a column's type converts the driver's value, or None when the driver's value is already right."""
+    impl = column_type.dialect_impl(dialect)
+    if isinstance(impl, sqltypes.Float) and not impl.asdecimal:
+        # Both drivers return floats already; asyncpg's float processor wants the column's type code,
+        # which only a run of the statement would tell.
+        return None
+    return impl.result_processor(dialect, None)
+
+
 @lru_cache(maxsize=512)
 def compiled_read(statement: Select[Any], dialect: Dialect) -> CompiledRead:
     """Compile once: statements are built once per shape (see the services' `lru_cache`d builders)."""
@@ -95,7 +106,7 @@ def compiled_read(statement: Select[Any], dialect: Dialect) -> CompiledRead:
     names = tuple(compiled.positiontup or ())
     binds = compiled.binds
     columns = list(statement.selected_columns)
-    conversions = [(_key(c), c.type.dialect_impl(dialect).result_processor(dialect, None)) for c in columns]
+    conversions = [(_key(c), result_conversion(c.type, dialect)) for c in columns]
     return CompiledRead(
         sql=compiled.string,
         parameter_names=names,

@@ -1,6 +1,8 @@
 """What happens before the app serves: reach the database, bring the schema up to date, seed it."""
 
 import logging
+import sqlite3
+import sys
 from pathlib import Path
 
 from alembic import command
@@ -9,12 +11,15 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.config import Settings, describe_database
+from app.config import ConfigError, Settings, describe_database
 from app.db import SQLITE_BEGIN_OPTION, wait_for_database
+from app.errors import is_database_unavailable, short_reason
 from app.peps.importer import BUNDLED_PEPS, import_peps, parse_feed, read_source
 from app.peps.models import Pep
 from app.reader import replica_reader
@@ -28,6 +33,62 @@ STARTUP_LOCK_ID = 7_408_022
 
 class SchemaOutOfDateError(RuntimeError):
     """The database's schema is older than the code: the release step has not run."""
+
+
+class StartupFailed(RuntimeError):
+    """Start-up stopped for a reason its one-line message explains, with the fix."""
+
+
+def why_unavailable(error: BaseException) -> str:
+    """'cannot reach the database' for a connection that failed; SQLite's own words for a busy file."""
+    cause = error.orig if isinstance(error, DBAPIError) else None
+    if isinstance(cause, sqlite3.OperationalError):  # "database is locked": another process is writing
+        return f"the SQLite database is unavailable: {cause}"
+    return f"cannot reach the database ({short_reason(error)})"
+
+
+def explain_failure(error: BaseException, settings: Settings | None = None) -> str | None:
+    """One line naming what stopped start-up and its fix, for the failures a user can fix; None for a bug."""
+    where = f" {describe_database(settings.async_database_url)}" if settings is not None else ""
+    if isinstance(error, ConfigError):
+        return error.with_fix()
+    if isinstance(error, SchemaOutOfDateError):
+        return str(error)
+    if is_database_unavailable(error):
+        reason = why_unavailable(error)
+        if reason.startswith("cannot reach"):
+            reason = reason.replace("the database", f"the database{where}", 1)
+            return f"{reason[0].upper()}{reason[1:]}. Check DATABASE_URL, and that the database server is running."
+        return f"{reason[0].upper()}{reason[1:]}: another process holds it; try again when it is done."
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        # A wrong database name, user or password: the server's own first line says which.
+        first_line = str(error.orig).strip().splitlines()[0]
+        return f"The database{where} refused the connection: {first_line}. Check DATABASE_URL, or create the database."
+    return None
+
+
+class OneLineStartupFailure:
+    """ASGI wrapper: when the lifespan stops with StartupFailed, the server logs its message, not a traceback.
+
+    Starlette reports a failed start-up with the whole traceback as the message; uvicorn logs that message.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_one_line(message: Message) -> None:
+            # Starlette sends this from inside its `except` block: the exception being handled is ours.
+            failure = sys.exc_info()[1]
+            if message["type"] == "lifespan.startup.failed" and isinstance(failure, StartupFailed):
+                message = {**message, "message": str(failure)}
+            await send(message)
+
+        await self.app(scope, receive, send_one_line)
 
 
 def alembic_config() -> Config:

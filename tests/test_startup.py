@@ -18,7 +18,7 @@ from app.peps.models import Pep
 from app.startup import SchemaOutOfDateError, head_revision, prepare_database
 from app.users.models import User
 from tests.conftest import IS_POSTGRES
-from tests.servers import running_app
+from tests.servers import app_environment, free_port, running_app
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -131,3 +131,53 @@ def test_create_superuser_command_is_idempotent(fresh_database_url: str) -> None
         stdin=subprocess.DEVNULL,
     )
     assert weak.returncode == 1 and "password" in weak.stderr and "Nothing was written" in weak.stderr
+
+
+def start_and_fail(cwd: Path, *command: str, **settings: str) -> tuple[int, str]:
+    """Run a start command as a user would (uvicorn by default), expecting it to stop; its exit code and output."""
+    command = command or ("uvicorn", "app.main:app", "--port", str(free_port()))
+    result = subprocess.run(
+        [sys.executable, "-m", *command],
+        cwd=cwd,
+        env=app_environment(**settings),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_a_schema_behind_stops_the_server_with_the_fix(fresh_database_url: str, tmp_path: Path) -> None:
+    code, output = start_and_fail(tmp_path, DATABASE_URL=fresh_database_url, AUTO_MIGRATE="false")
+    assert code != 0
+    assert "Traceback" not in output and len(output.splitlines()) <= 10, output
+    [error] = [line for line in output.splitlines() if "schema" in line]
+    assert error.startswith("ERROR:") and "Run `alembic upgrade head`" in error and "AUTO_MIGRATE=true" in error
+    debug_code, debug_output = start_and_fail(
+        tmp_path, DATABASE_URL=fresh_database_url, AUTO_MIGRATE="false", DEBUG="true"
+    )
+    assert debug_code != 0 and "Traceback" in debug_output and "SchemaOutOfDateError" in debug_output
+
+
+def test_an_unreachable_database_stops_the_server_with_the_fix(fresh_database_url: str, tmp_path: Path) -> None:
+    unreachable = "postgresql://nobody:secret-pw@127.0.0.1:9/none"
+    code, output = start_and_fail(tmp_path, DATABASE_URL=unreachable, DB_CONNECT_ATTEMPTS="1")
+    assert code != 0 and "Traceback" not in output and "secret-pw" not in output, output
+    assert "Cannot reach the database postgresql 127.0.0.1:9/none" in output and "Check DATABASE_URL" in output
+    if IS_POSTGRES:  # reachable, but the database named does not exist
+        missing = fresh_database_url.rsplit("/", 1)[0] + "/no_such_database_here"
+        code, output = start_and_fail(tmp_path, DATABASE_URL=missing, DB_CONNECT_ATTEMPTS="1")
+        assert code != 0 and "Traceback" not in output, output
+        assert 'refused the connection: database "no_such_database_here" does not exist' in output
+        assert "Check DATABASE_URL, or create the database" in output
+
+
+@pytest.mark.parametrize("command", [(), ("app", "import-peps")], ids=["uvicorn", "command"])
+def test_a_bad_setting_stops_start_up_with_one_line(tmp_path: Path, command: tuple[str, ...]) -> None:
+    code, output = start_and_fail(tmp_path, *command, DB_POOL_SIZE="lots")
+    assert code == 1 and "Traceback" not in output, output
+    [error] = [line for line in output.splitlines() if line.startswith("error:")]
+    assert "DB_POOL_SIZE: Input should be a valid integer" in error and "in .env (.env.example" in error
+    debug_code, debug_output = start_and_fail(tmp_path, *command, DB_POOL_SIZE="lots", DEBUG="true")
+    assert debug_code == 1 and "Traceback" in debug_output and "ConfigError" in debug_output
