@@ -453,8 +453,12 @@ def tidy(text: str, path: Path, root: Path) -> str:
 
 
 def with_model_registered(text: str, resource: ResourceSpec) -> str:
-    """app/models.py with the new table imported and listed in `__all__` (ruff sorts the imports)."""
+    """app/models.py with the new table imported after its other imports and listed in `__all__` (ruff
+    sorts the imports)."""
     tree = ast.parse(text)
+    last_import = max(
+        node.end_lineno or node.lineno for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)
+    )
     exported = next(
         node
         for node in tree.body
@@ -462,10 +466,9 @@ def with_model_registered(text: str, resource: ResourceSpec) -> str:
     )
     names = sorted({*ast.literal_eval(exported.value), resource.cls})
     lines = text.splitlines(keepends=True)
-    before = "".join(lines[: exported.lineno - 1])
-    after = "".join(lines[exported.end_lineno :])
-    import_line = f"from app.{resource.plural}.models import {resource.cls}\n"
-    return before.rstrip("\n") + "\n" + import_line + "\n" + f"__all__ = {names!r}\n".replace("'", '"') + after
+    lines[exported.lineno - 1 : exported.end_lineno] = [f"__all__ = {names!r}\n".replace("'", '"')]
+    lines.insert(last_import, f"from app.{resource.plural}.models import {resource.cls}\n")
+    return "".join(lines)
 
 
 def with_router_included(text: str, resource: ResourceSpec) -> str:

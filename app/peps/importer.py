@@ -250,6 +250,7 @@ def parse_feed(text: str | bytes, source_name: str) -> Feed:
 
 # PEPs written per round trip: well inside every driver's limit on parameters (asyncpg's is 32,767).
 BATCH_SIZE = 500
+LINK_ROWS_PER_STATEMENT = 5000
 PEP_TABLE = table_of(Pep)
 LINK_TABLE = table_of(PepAuthorLink)
 VALUE_COLUMNS = [column.key for column in PEP_TABLE.c if column.key not in ("number", "created_at", "updated_at")]
@@ -330,7 +331,12 @@ async def _import_batch(session: AsyncSession, batch: list[PepCreate], report: I
             for pep in relinked
             for position, name in enumerate(pep.authors)
         ]
-        await connection.execute(insert(LINK_TABLE), link_rows)
+        # One multi-row statement per chunk, not one per row: PostgreSQL's statement triggers keeping
+        # `author.pep_count` then run once per chunk (run per row, they made a 100,000-PEP import take
+        # 8 minutes instead of 30 s). 5,000 rows are 15,000 parameters, under both drivers' limits.
+        for start in range(0, len(link_rows), LINK_ROWS_PER_STATEMENT):
+            chunk = link_rows[start : start + LINK_ROWS_PER_STATEMENT]
+            await connection.execute(insert(LINK_TABLE).values(chunk))
 
 
 async def _refresh_planner_statistics(session: AsyncSession) -> None:

@@ -43,16 +43,16 @@ from app.${r.plural} import service
 from app.${r.plural}.models import ${", ".join(names)}
 from app.pagination import MAX_ID
 from app.reader import ReaderDep
-from app.responses import UNAVAILABLE, UNREADABLE_BODY, error_response
+from app.responses import UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
 
 router = APIRouter(
     prefix="${r.prefix}", tags=["${r.operation}"], responses=UNAVAILABLE | UNREADABLE_BODY${" | UNAUTHORIZED" if r.owned else ""}
 )
 
 ${id_path} = Annotated[int, Path(ge=1, le=MAX_ID, description="The ${r.human}'s id.", examples=[1])]
-NOT_FOUND = {404: error_response("${not_found}", "${r.cls} 9999 not found")}
+NOT_FOUND: Responses = {404: error_response("${not_found}", "${r.cls} 9999 not found")}
 % if r.unique_fields:
-CONFLICT = {
+CONFLICT: Responses = {
     409: error_response(
         "Another ${r.human} has the same ${" or ".join(f.column for f in r.unique_fields)}.",
         "Another ${r.human} has the same ${" or ".join(f.column for f in r.unique_fields)}",
