@@ -237,7 +237,7 @@ async def test_sqlite_concurrent_writes_from_several_workers_never_lock(tmp_path
 async def test_a_read_cancelled_mid_statement_gives_its_connection_back(engine) -> None:
     """A client that goes away cancels its read: the pooled connection is dropped, not kept checked out."""
     reader = PostgresReader(engine)
-    slow = select(func.pg_sleep(1))
+    slow = select(func.pg_sleep(1).label("slept"))
     for _ in range(engine.pool.size() + 1):
         read = asyncio.create_task(reader.all(slow))
         await asyncio.sleep(0.1)

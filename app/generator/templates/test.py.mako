@@ -18,11 +18,11 @@
         filter_cases.append(({"q": "TWO"}, [1]))
     sort_cases = []
     for f in r.sortable:
+        # Ties go by id in the sort's direction (app.pagination); the samples are created in id order.
         def key(i, f=f):
             value = f.sample(i)
-            return value.lower() if isinstance(value, str) else value
-        ascending = sorted(range(3), key=key)
-        sort_cases.append((f.column, ascending))
+            return (value.lower() if isinstance(value, str) else value, i)
+        sort_cases.append((f.column, sorted(range(3), key=key)))
         sort_cases.append(("-" + f.column, sorted(range(3), key=key, reverse=True)))
     sort_cases.append(("created_at", [0, 1, 2]))
     sort_cases.append(("-created_at", [2, 1, 0]))
