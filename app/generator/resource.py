@@ -432,18 +432,22 @@ def render(template: str, resource: ResourceSpec, path: Path, root: Path) -> str
     return tidy(text.lstrip("\n"), path, root)
 
 
+def run_python(
+    root: Path, args: list[str], env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python ARGS` in the project at `root` (its `app` importable), the output captured."""
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, *args], input=stdin, cwd=root, env=env, capture_output=True, text=True, check=False
+    )
+
+
 def tidy(text: str, path: Path, root: Path) -> str:
     """`ruff check --fix` then `ruff format`, on the text, with the project's settings; ruff's error if it fails."""
     name = str(path.relative_to(root))
     for args in (["check", "--fix", "--quiet"], ["format", "--quiet"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "ruff", *args, "--stdin-filename", name, "-"],
-            input=text,
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = run_python(root, ["-m", "ruff", *args, "--stdin-filename", name, "-"], stdin=text)
         if result.returncode != 0:
             raise GeneratorError(
                 f"the code generated for {name} does not pass ruff (a template needs fixing):\n{result.stderr or result.stdout}"
@@ -512,18 +516,10 @@ def autogenerate_revision(resource: ResourceSpec, root: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="new-resource-") as scratch:
         env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL",)}
         env |= {"DATABASE_URL": f"sqlite:///{Path(scratch) / 'head.db'}", "ENV": "dev", "DB_CONNECT_ATTEMPTS": "1"}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
         # One process for both steps: alembic's own command line, run twice.
         steps = "import sys; from alembic.config import main; main(['upgrade', 'head']); main(sys.argv[1:])"
         message = f"add the {resource.table} table"
-        result = subprocess.run(
-            [sys.executable, "-c", steps, "revision", "--autogenerate", "-m", message],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = run_python(root, ["-c", steps, "revision", "--autogenerate", "-m", message], env)
         if result.returncode != 0:
             raise GeneratorError(f"alembic could not autogenerate the revision:\n{result.stderr.strip()}")
     written = set(versions.glob("*.py")) - before
@@ -537,14 +533,7 @@ def update_api_snapshot(root: Path) -> None:
 
     In a process of its own, which imports the app with the new router registered.
     """
-    result = subprocess.run(
-        [sys.executable, "-m", "app", "openapi", "--update-snapshot"],
-        cwd=root,
-        env=os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_python(root, ["-m", "app", "openapi", "--update-snapshot"])
     if result.returncode != 0:
         raise GeneratorError(f"the OpenAPI snapshot could not be updated:\n{result.stderr.strip()}")
 
