@@ -48,7 +48,7 @@ from urllib.parse import quote
 
 import asyncpg
 import httpx
-from local_services import admin_sql, free_port
+from local_services import admin_sql, free_port, stop
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 USER = {"email": "benchmark@example.com", "password": "benchmark password"}
@@ -129,11 +129,7 @@ def serve(name: str, command: list[str], env: dict[str, str], port: int, log: Pa
                 time.sleep(0.2)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, seconds=20)
 
 
 def sign_in(app: Server) -> str:

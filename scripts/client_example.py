@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from local_services import RehearsalFailed, check, free_port, step, wait_until_healthy
+from local_services import RehearsalFailed, check, free_port, step, stop, wait_until_healthy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = PROJECT_ROOT / "clients"
@@ -53,12 +53,7 @@ def serve_and_run(scratch: Path) -> None:
             f"the example exited with {example.returncode}; the server's log:\n{log.read_text()}",
         )
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
     check("Traceback" not in log.read_text(), f"the server logged a traceback:\n{log.read_text()}")
 
 

@@ -61,3 +61,13 @@ def wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log: Pat
             time.monotonic() < deadline, f"the server did not answer /health within {seconds:.0f} s:\n{log.read_text()}"
         )
         time.sleep(0.3)
+
+
+def stop(process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `seconds`."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
