@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -75,6 +75,10 @@ async def test_changes_in_the_feed_are_applied(session: AsyncSession) -> None:
         (json.dumps({"8": {**bundled_feed()["8"], "title": "nul\x00here"}}), "PEP 8: title: holds a NUL"),
         ('{"8": {"number": 8, "title": "\\udc00"}}', "holds a lone surrogate escape"),
         ('{"8": {"number": 8, "title": "sur\\ud800"}}', "holds a lone surrogate escape"),
+        ('{"8": {"number": 8, "title": "\\ud800\\ud800\\udc00"}}', "holds a lone surrogate escape"),
+        ('{"8": {"number": 8, "title": "\\ud83d\\u0041"}}', "holds a lone surrogate escape"),
+        ('{"8": {"number": 8, "title": "\\ud83d \\ude00"}}', "holds a lone surrogate escape"),
+        ('{"8": {"number": 8, "title": "\\\\\\uDE00"}}', "holds a lone surrogate escape"),
         (json.dumps({"8": {**bundled_feed()["8"], "author_names": ["A\x00B"]}}), "PEP 8: author_names: holds a NUL"),
         (json.dumps({"8": bundled_feed()["8"], "0008": bundled_feed()["8"]}), "PEP 8 appears more than once"),
     ],
@@ -106,6 +110,42 @@ def test_a_byte_order_mark_and_surrogate_pairs_are_fine() -> None:
     assert pep.title == "Style Guide \U0001f40d"
     [pep] = parse_feed(json.dumps({"0008": {**bundled_feed()["8"]}}), "zero-padded key")
     assert pep.number == 8
+    for escaped, title in [
+        ("\\uD83D\\uDE00", "\U0001f600"),  # a pair, written in capitals
+        ("\\\\ud800", "\\ud800"),  # an escaped backslash, then letters
+        ("\\\\\\ud83d\\ude00!", "\\\U0001f600!"),  # an escaped backslash, then a pair
+    ]:
+        text = json.dumps({"8": {**bundled_feed()["8"], "title": "TITLE"}}).replace("TITLE", escaped)
+        [pep] = parse_feed(text, "escapes")
+        assert pep.title == title
+
+
+async def wrong_pep_counts(session: AsyncSession) -> list[tuple[int, int, int]]:
+    """Authors whose stored `pep_count` differs from their links: (id, stored, linked)."""
+    rows = await (await session.connection()).execute(
+        text(
+            "SELECT author.id, author.pep_count, count(pep_author.author_id) FROM author "
+            "LEFT JOIN pep_author ON pep_author.author_id = author.id "
+            "GROUP BY author.id, author.pep_count HAVING author.pep_count <> count(pep_author.author_id)"
+        )
+    )
+    return [tuple(row) for row in rows.all()]
+
+
+async def test_pep_counts_stay_true_through_an_import_and_after_it(session: AsyncSession) -> None:
+    """The import keeps `pep_count` itself on PostgreSQL, its triggers paused; they work again once it is done."""
+    feed = bundled_feed()
+    feed["20"]["author_names"] = ["Tim Peters", "A. New Author"]  # one author dropped, one new
+    feed["8"]["author_names"] = list(reversed(feed["8"]["author_names"]))  # the same authors, reordered
+    feed["9999"] = copy.deepcopy(feed["1"]) | {"number": 9999, "url": "https://peps.python.org/pep-9999/"}
+    await import_peps(session, parse_feed(json.dumps(feed), "relinked"))
+    assert await wrong_pep_counts(session) == []
+    newcomer = (await session.exec(select(Author).where(Author.name == "A. New Author"))).one()
+    assert newcomer.pep_count == 1
+    # Later writes in the same transaction are counted by the triggers again.
+    connection = await session.connection()
+    await connection.execute(text("DELETE FROM pep_author WHERE pep_number IN (20, 9999)"))
+    assert await wrong_pep_counts(session) == []
 
 
 def test_feed_without_author_names_is_split_on_commas() -> None:
