@@ -14,12 +14,13 @@ Numbers are only comparable within one run: the ratio column is the figure to qu
 if the two servers disagree on a response, a request fails, or a server dies; it asserts nothing about
 speed (CI runs it briefly so that it keeps working).
 
-    python scripts/benchmark.py --scale --database sqlite [--scale-peps 90000] [--scale-notes 1000000]
+    python scripts/benchmark.py --scale --database sqlite [--scale-peps 99263] [--scale-notes 1000000]
 
 `--scale` measures instead how reads grow with the data: the median latency of single, sequential
 requests (one client, so the load generator costs nothing) at the bundled 737 PEPs and 1,000 notes,
-then again after importing `--scale-peps` synthetic PEPs (the bundled records renumbered from 10000,
-through `python -m app import-peps`, whose time and peak memory it reports) and giving the user
+then again after importing a feed of the bundled PEPs and `--scale-peps` synthetic ones (the bundled
+records renumbered 10000-99999, then with the numbers below 10000 that no real PEP has: 100,000 PEPs
+in all by default), through `python -m app import-peps`, whose time and peak memory it reports, and giving the user
 `--scale-notes` notes in all (one bulk INSERT ... SELECT). It exits non-zero if a request fails or the
 import's peak memory exceeds `--max-import-mb`.
 """
@@ -292,11 +293,16 @@ def measure_scale(app: Server, token: str, label: str, requests: int) -> ScaleRu
     return run
 
 
+def synthetic_numbers(real: set[int]) -> list[int]:
+    """PEP numbers for synthetic copies: 10000-99999 first (as issue 9's 90,014-PEP feed), then the free ones below."""
+    return [*range(FIRST_SYNTHETIC_PEP, 100_000), *(n for n in range(1, FIRST_SYNTHETIC_PEP) if n not in real)]
+
+
 def synthetic_feed(count: int, folder: Path) -> Path:
-    """The bundled feed with `count` copies of its records numbered from 10000 (as issue 9's 90,014-PEP feed)."""
-    records = list(json.loads((PROJECT_ROOT / "app" / "data" / "peps.json").read_text()).values())
-    feed: dict[str, dict[str, Any]] = {}
-    for i, number in enumerate(range(FIRST_SYNTHETIC_PEP, FIRST_SYNTHETIC_PEP + count)):
+    """A feed of the bundled PEPs and `count` copies of their records under the numbers no real PEP has."""
+    feed: dict[str, dict[str, Any]] = json.loads((PROJECT_ROOT / "app" / "data" / "peps.json").read_text())
+    records = list(feed.values())
+    for i, number in enumerate(synthetic_numbers({int(key) for key in feed})[:count]):
         feed[str(number)] = records[i % len(records)] | {"number": number, "url": f"https://example.com/pep-{number}/"}
     path = folder / "big-feed.json"
     path.write_text(json.dumps(feed))
@@ -378,8 +384,10 @@ def print_scale_table(small: ScaleRun, big: ScaleRun) -> None:
 
 
 def run_scale(args: argparse.Namespace) -> int:
-    if not 1 <= args.scale_peps <= 100_000 - FIRST_SYNTHETIC_PEP:
-        raise BenchmarkFailed(f"--scale-peps must be 1 to {100_000 - FIRST_SYNTHETIC_PEP} (numbers 10000-99999)")
+    real_peps = len(json.loads((PROJECT_ROOT / "app" / "data" / "peps.json").read_text()))
+    free_numbers = 99_999 - (real_peps - 1)  # 1-99999, less the real PEPs' numbers (PEP 0 is one)
+    if not 1 <= args.scale_peps <= free_numbers:
+        raise BenchmarkFailed(f"--scale-peps must be 1 to {free_numbers} (the numbers up to 99999 no real PEP has)")
     if args.scale_notes < SMALL_NOTES:
         raise BenchmarkFailed(f"--scale-notes must be at least {SMALL_NOTES}")
     with (
@@ -393,8 +401,8 @@ def run_scale(args: argparse.Namespace) -> int:
         port = free_port()
         command = [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port)]
         command += ["--workers", "1", "--no-access-log", "--log-level", "warning"]
-        small_label = f"737 PEPs, {SMALL_NOTES:,} notes"
-        big_label = f"{737 + args.scale_peps:,} PEPs, {args.scale_notes:,} notes"
+        small_label = f"{real_peps} PEPs, {SMALL_NOTES:,} notes"
+        big_label = f"{real_peps + args.scale_peps:,} PEPs, {args.scale_notes:,} notes"
         with serve("app", command, env, port, folder / "app.log") as app:
             token = sign_in(app)
             add_notes(database_url, USER["email"], 1, SMALL_NOTES, (8, 1))
@@ -404,7 +412,11 @@ def run_scale(args: argparse.Namespace) -> int:
         import_seconds, import_mb = import_feed(synthetic_feed(args.scale_peps, folder), env)
         started = time.monotonic()
         add_notes(
-            database_url, USER["email"], SMALL_NOTES + 1, args.scale_notes - SMALL_NOTES, (10000, args.scale_peps)
+            database_url,
+            USER["email"],
+            SMALL_NOTES + 1,
+            args.scale_notes - SMALL_NOTES,
+            (FIRST_SYNTHETIC_PEP, min(args.scale_peps, 100_000 - FIRST_SYNTHETIC_PEP)),
         )
         notes_seconds = time.monotonic() - started
         with serve("app", command, env, port, folder / "app-big.log") as app:
@@ -412,7 +424,8 @@ def run_scale(args: argparse.Namespace) -> int:
             # A new token: the first may have expired during a long import.
             big = measure_scale(app, access_token(app), big_label, args.scale_requests)
     print(
-        f"\n{args.database}: import of {args.scale_peps:,} PEPs {import_seconds:.1f} s, peak memory {import_mb:.0f} MB; "
+        f"\n{args.database}: import of a {real_peps + args.scale_peps:,}-PEP feed ({args.scale_peps:,} new) "
+        f"{import_seconds:.1f} s, peak memory {import_mb:.0f} MB; "
         f"{args.scale_notes - SMALL_NOTES:,} notes inserted in {notes_seconds:.1f} s; "
         f"{args.scale_requests} sequential requests per read, one uvicorn worker\n"
     )
@@ -433,7 +446,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=2, help="seconds of load before each measurement")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections wrk keeps open")
     parser.add_argument("--scale", action="store_true", help="measure reads at the bundled size and a big one")
-    parser.add_argument("--scale-peps", type=int, default=90_000, help="synthetic PEPs to import for --scale")
+    parser.add_argument(
+        "--scale-peps", type=int, default=99_263, help="synthetic PEPs to import for --scale (default: 100,000 in all)"
+    )
     parser.add_argument("--scale-notes", type=int, default=1_000_000, help="the user's notes for --scale")
     parser.add_argument("--scale-requests", type=int, default=20, help="sequential requests per read for --scale")
     parser.add_argument("--max-import-mb", type=float, default=300, help="fail --scale if the import peaks above")
