@@ -138,12 +138,16 @@ def safe_validation_errors(errors: Any) -> list[dict[str, Any]]:
 
 
 def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
-    """Every method some route serves at this request's path (asked of the router, however nested)."""
-    return [
+    """Every method some route serves at this request's path (asked of the router, however nested).
+
+    HEAD is served wherever GET is (app.middleware.HeadAsGetMiddleware).
+    """
+    served = {
         method
         for method in ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
         if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in app.router.routes)
-    ]
+    }
+    return sorted(served | ({"HEAD"} if "GET" in served else set()))
 
 
 def install_error_handlers(app: FastAPI) -> None:

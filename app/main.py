@@ -16,7 +16,7 @@ from app.error_reports import start_error_reports
 from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.logs import REQUEST_ID_HEADER, RequestIdMiddleware, configure_logging
-from app.middleware import HardeningMiddleware
+from app.middleware import HardeningMiddleware, HeadAsGetMiddleware
 from app.notes.routes import router as notes_router
 from app.peps.routes import router as peps_router
 from app.startup import (
@@ -89,6 +89,7 @@ def create_app() -> FastAPI:
             allow_headers=["*"],
             expose_headers=[REQUEST_ID_HEADER],
         )
+    app.add_middleware(HeadAsGetMiddleware)
     # A failed start-up (schema behind, database unreachable) is logged as one line; it sees only the lifespan.
     app.add_middleware(OneLineStartupFailure)
     app.add_middleware(HardeningMiddleware, max_body_bytes=settings.max_request_body_bytes)

@@ -1,4 +1,4 @@
-"""ASGI middleware every response passes through: a body size limit, security headers, safe redirects."""
+"""ASGI middleware every response passes through: a body size limit, security headers, safe redirects, HEAD."""
 
 from urllib.parse import urlsplit
 
@@ -71,3 +71,29 @@ class HardeningMiddleware:
             await send(message)
 
         return send_hardened
+
+
+class HeadAsGetMiddleware:
+    """Answers HEAD as the GET of the same URL would, without the body: HTTP asks for HEAD wherever GET works.
+
+    FastAPI's routes answer only the methods they declare; declaring HEAD on each would add an operation
+    per route to the OpenAPI document, and a function per route to every generated client. The request
+    runs as a GET, so an anonymous HEAD reads from the read replica as an anonymous GET does.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)

@@ -304,8 +304,10 @@ async def test_anonymous_reads_come_from_the_replica_and_see_a_write_only_once_i
             assert created.status_code == 201, created.text
             on_primary = await sql(replicated.primary_url, "SELECT title FROM pep WHERE number = 9990")
             assert on_primary == "Written while the replica lags 9990"
-            # An anonymous read is served by the replica, which has not replayed the write yet...
+            # An anonymous read (GET or HEAD) is served by the replica, which has not replayed the write yet...
             assert (await client.get("/peps/9990")).status_code == 404
+            assert (await client.head("/peps/9990")).status_code == 404
+            assert (await client.head("/peps/9990", headers=headers)).status_code == 200
             # ... while a request with credentials reads from the primary, and sees it.
             credentialed = await client.get("/peps/9990", headers=headers)
             assert credentialed.status_code == 200 and credentialed.json()["title"] == on_primary
