@@ -84,6 +84,20 @@ MODULE_TESTS: dict[str, list[str]] = {
         "tests/test_security.py",
         "tests/test_emails.py",
     ],
+    "app/search.py": [
+        "tests/test_search.py",
+        "tests/test_pinned_behaviour_lists.py",
+        "tests/test_authors_api.py",
+        "tests/test_peps_api.py",
+    ],
+    "app/auth/sessions.py": [
+        "tests/test_pinned_behaviour_auth.py",
+        "tests/test_auth.py",
+        "tests/test_accounts.py",
+        "tests/test_security.py",
+    ],
+    "app/auth/rate_limits.py": ["tests/test_rate_limits.py", "tests/test_auth.py", "tests/test_accounts.py"],
+    "app/peps/importer.py": ["tests/test_importer.py"],
     "app/config.py": [
         "tests/test_pinned_behaviour_config.py",
         "tests/test_config.py",

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from app.config import DEVELOPMENT_SECRET_KEY, ConfigError, describe_database, load_settings, normalise_database_url
+from app.config import (
+    DEVELOPMENT_SECRET_KEY,
+    ConfigError,
+    debug_requested,
+    describe_database,
+    load_settings,
+    normalise_database_url,
+)
 from app.startup import describe_startup
 
 STRONG_KEY = "k" * 40
@@ -347,3 +354,44 @@ def test_connection_budget_is_pool_plus_overflow_times_workers(
     )
     assert settings.connections_per_instance == budget
     assert f"= up to {budget} connections per instance" in describe_startup(settings, "r")
+
+
+# ---- a failed start: the one line it prints, and DEBUG (read on its own) for the traceback
+
+
+def test_a_refusal_says_where_to_correct_it() -> None:
+    assert ConfigError("SECRET_KEY: too short").with_fix() == (
+        "SECRET_KEY: too short. Correct it in the environment or in .env (.env.example lists every setting)."
+    )
+
+
+@pytest.mark.usefixtures("unconfigured")
+@pytest.mark.parametrize("value", ["1", "true", "yes", "on", "t", "y", " TRUE ", "On"])
+def test_debug_is_requested_by_any_yes_value(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("DEBUG", value)
+    assert debug_requested() is True
+
+
+@pytest.mark.usefixtures("unconfigured")
+@pytest.mark.parametrize("value", ["", "0", "false", "no", "off", "maybe"])
+def test_debug_is_off_for_any_other_value(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("DEBUG", value)
+    assert debug_requested() is False
+
+
+@pytest.mark.usefixtures("unconfigured")
+def test_debug_is_off_when_nothing_asks_for_it() -> None:
+    assert debug_requested() is False
+
+
+@pytest.mark.usefixtures("unconfigured")
+def test_debug_is_read_from_dotenv_when_the_environment_is_silent(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("SECRET_KEY=short\nDEBUG=true\n", encoding="utf-8")
+    assert debug_requested() is True
+
+
+@pytest.mark.usefixtures("unconfigured")
+def test_the_environment_wins_over_dotenv_for_debug(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("DEBUG=true\n", encoding="utf-8")
+    monkeypatch.setenv("DEBUG", "false")
+    assert debug_requested() is False
