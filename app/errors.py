@@ -17,6 +17,7 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from app.logs import REQUEST_ID_HEADER
+from app.middleware import SECURITY_HEADERS
 
 logger = logging.getLogger("app.errors")
 
@@ -208,7 +209,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         logger.error("Unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-        # This answer is sent from outside every middleware, the request id's too.
+        # This answer is sent from outside every middleware, the request id's and the hardening's too.
         request_id = correlation_id.get()
-        headers = {REQUEST_ID_HEADER: request_id} if request_id else None
+        headers = SECURITY_HEADERS | ({REQUEST_ID_HEADER: request_id} if request_id else {})
         return JSONResponse({"detail": "Internal server error."}, status_code=500, headers=headers)

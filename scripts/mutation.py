@@ -137,9 +137,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "AppError.__init__: super().__init__(detail) -> pass": "BaseException.__new__ already keeps the message in args, so str(error) reads the same",
         "InvalidValueError.__init__: super().__init__(detail) -> pass": "BaseException.__new__ already keeps the message in args, so str(error) reads the same",
         "invalid_value: where = 'query' if request.method in ('GET', 'HEAD') else 'body' -> where = 'query' if request.method in ('GET', 'XXHEADXX') else 'body'": "a HEAD answer has no body, so where the problem is located cannot be seen; the status (422) is the same",
+        "sqlstate_of: return str(getattr(getattr(error, 'orig', None), 'sqlstate', None) or '') -> return str(getattr(getattr(error, 'orig', None), 'sqlstate', None) or 'XXXX')": "an error without a SQLSTATE is not invalid data whether it reads '' or 'XXXX' (neither starts with 22), and only invalid data shows its SQLSTATE",
         "InvalidValueError: status_code = 422 -> status_code = 423": "its own handler answers with invalid_value(), always a 422 in FastAPI's validation shape; the attribute only documents it",
-        "is_invalid_data: sqlstate = getattr(getattr(error, 'orig', None), 'sqlstate', None) or '' -> sqlstate = getattr(getattr(error, 'orig', None), 'sqlstate', None) or 'XXXX'": "an error without a SQLSTATE is not invalid data, whether the fallback reads '' or 'XXXX'",
-        "install_error_handlers.database_error: where = 'query' if request.method in ('GET', 'HEAD') else 'body' -> where = 'query' if request.method in ('GET', 'XXHEADXX') else 'body'": "a HEAD answer has no body, so where the problem is located cannot be seen; the status (422) is the same",
     },
     "app/config.py": {
         "<module>: _PLACEHOLDER_KEYS = {'change-me', 'changeme', 'secret', 'secret-key', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY} -> _PLACEHOLDER_KEYS = {'XXchange-meXX', 'changeme', 'secret', 'secret-key', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY}": "every listed placeholder but the development key is under 32 characters, so the length rule refuses it anyway",

@@ -55,9 +55,12 @@ async def test_unexpected_errors_are_json_500(client: AsyncClient, monkeypatch: 
     # As a real server does: the catch-all answers, then re-raises so the traceback is logged.
     transport = ASGITransport(app=app, raise_app_exceptions=False)
     async with AsyncClient(transport=transport, base_url="http://test") as server:
-        response = await server.get("/peps/8")
+        response = await server.get("/peps/8", headers={"X-Request-ID": "bug-report-7"})
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal server error."}
+    # Sent from outside the middleware, it still names the request (for the bug report) and is hardened.
+    assert response.headers["x-request-id"] == "bug-report-7"
+    assert response.headers["x-content-type-options"] == "nosniff"
 
 
 @pytest.mark.parametrize(
