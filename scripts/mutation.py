@@ -115,6 +115,11 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "pep_page_statements: lru_cache(maxsize=512) -> lru_cache(maxsize=513)": "the cache's size only decides how many request shapes stay compiled, not what any request answers",
     },
     "app/pagination.py": {
+        "<module>: KEY, TIEBREAK = ('page_key', 'page_tiebreak') -> KEY, TIEBREAK = ('XXpage_keyXX', 'page_tiebreak')": "the labels only pair a page statement's two extra columns with the code that reads them; any name no column has works the same",
+        "<module>: KEY, TIEBREAK = ('page_key', 'page_tiebreak') -> KEY, TIEBREAK = ('page_key', 'XXpage_tiebreakXX')": "the labels only pair a page statement's two extra columns with the code that reads them; any name no column has works the same",
+        "<module>: Position = Literal['offset', 'after', 'after_null'] -> Position = Literal['XXoffsetXX', 'after', 'after_null']": "a Literal type only tells the type checker which positions exist; the code compares the strings passed at each call",
+        "<module>: Position = Literal['offset', 'after', 'after_null'] -> Position = Literal['offset', 'XXafterXX', 'after_null']": "a Literal type only tells the type checker which positions exist; the code compares the strings passed at each call",
+        "<module>: Position = Literal['offset', 'after', 'after_null'] -> Position = Literal['offset', 'after', 'XXafter_nullXX']": "a Literal type only tells the type checker which positions exist; the code compares the strings passed at each call",
         "<module>: ItemT = TypeVar('ItemT') -> ItemT = TypeVar('XXItemTXX')": "a TypeVar's name is only its repr: Page[PepSummary] and its schema name come from the class names",
         "<module>: PageT = TypeVar('PageT', bound='Page[Any]') -> PageT = TypeVar('XXPageTXX', bound='Page[Any]')": "a TypeVar's name is only its repr; read_page's page models are named by their classes",
         "<module>: PageT = TypeVar('PageT', bound='Page[Any]') -> PageT = TypeVar('PageT')": "the bound only tells the type checker what read_page accepts; nothing checks it at run time",
@@ -141,6 +146,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "InvalidValueError: status_code = 422 -> status_code = 423": "its own handler answers with invalid_value(), always a 422 in FastAPI's validation shape; the attribute only documents it",
     },
     "app/config.py": {
+        "debug_requested: return (value or '').strip().lower() in ('1', 'true', 'yes', 'on', 't', 'y') -> return (value or 'XXXX').strip().lower() in ('1', 'true', 'yes', 'on', 't', 'y')": "an unset DEBUG is not a yes value, whether it reads '' or 'XXXX'",
+        "LoggingSettings: model_config = SettingsConfigDict(env_file='.env', env_file_encoding='utf-8', extra='ignore') -> model_config = SettingsConfigDict(env_file='.env', extra='ignore')": "Python reads files as UTF-8 by default on every platform the app supports (PEP 538/540 on Linux), and the logging settings' values are ASCII words",
         "<module>: _PLACEHOLDER_KEYS = {'change-me', 'changeme', 'secret', 'secret-key', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY} -> _PLACEHOLDER_KEYS = {'XXchange-meXX', 'changeme', 'secret', 'secret-key', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY}": "every listed placeholder but the development key is under 32 characters, so the length rule refuses it anyway",
         "<module>: _PLACEHOLDER_KEYS = {'change-me', 'changeme', 'secret', 'secret-key', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY} -> _PLACEHOLDER_KEYS = {'change-me', 'XXchangemeXX', 'secret', 'secret-key', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY}": "every listed placeholder but the development key is under 32 characters, so the length rule refuses it anyway",
         "<module>: _PLACEHOLDER_KEYS = {'change-me', 'changeme', 'secret', 'secret-key', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY} -> _PLACEHOLDER_KEYS = {'change-me', 'changeme', 'XXsecretXX', 'secret-key', 'your-secret-key', 'replace-me', DEVELOPMENT_SECRET_KEY}": "every listed placeholder but the development key is under 32 characters, so the length rule refuses it anyway",

@@ -298,6 +298,19 @@ async def test_a_tampered_cursor_is_422_naming_cursor_and_not_repeated(client: A
         assert bad not in response.text
 
 
+async def test_a_cursor_over_2048_characters_is_refused_by_its_length(client: AsyncClient) -> None:
+    cursor = (await client.get("/peps", params={"limit": 3})).json()["next_cursor"]
+    longest = cursor + "A" * (2048 - len(cursor))
+    problems = {}
+    for bad in (longest, longest + "A"):
+        response = await client.get("/peps", params={"limit": 3, "cursor": bad})
+        assert response.status_code == 422
+        [problems[len(bad)]] = response.json()["detail"]
+    assert problems[2048]["type"] != "string_too_long"  # read, and refused as not this app's cursor
+    assert problems[2049]["type"] == "string_too_long"
+    assert problems[2049]["ctx"] == {"max_length": 2048}
+
+
 @pytest.mark.parametrize(
     ("made_for", "used_for"),
     [
