@@ -79,12 +79,12 @@ class PageParams(BaseModel):
 class Page(BaseModel, Generic[ItemT]):
     """One page of results, how many match the filters, and where the next page starts."""
 
-    items: list[ItemT]
+    items: list[ItemT] = Field(description="This page's items, in the order `sort` asks for.")
     total: int = Field(
         description="How many items match the filters, on all pages. Counted on offset pages (the first page "
         "included); a cursor page repeats the count made on the first page of its walk instead of counting again."
     )
-    limit: int
+    limit: int = Field(description="The page size asked for: this page holds at most this many items.")
     offset: int = Field(description="How many matching items come before this page.")
     next_cursor: str | None = Field(
         description="Pass as `cursor` (same `sort` and filters) for the next page; null on the last page."
@@ -92,11 +92,7 @@ class Page(BaseModel, Generic[ItemT]):
 
 
 def _nullable(expression: ColumnElement[Any]) -> bool:
-    """Whether a sort key may be NULL: it reads a nullable column (an aggregate's count never is NULL)."""
-    if isinstance(expression, Column):
-        return bool(expression.nullable)
-    if getattr(expression, "name", None) == "count":
-        return False
+    """Whether a sort key may be NULL: it is, or reads, a nullable column."""
     return any(bool(element.nullable) for element in visitors.iterate(expression) if isinstance(element, Column))
 
 

@@ -177,16 +177,21 @@ class ScratchPage(Page[dict]):
     pass
 
 
-def scratch_statements(sort: str, position: Any) -> Any:
+# The sort key as a column, and as an expression over it (as `lower(title)` sorts PEPs): both may be NULL.
+SCRATCH_KEYS = {"column": SCRATCH.c.rank, "expression": SCRATCH.c.rank * 2}
+
+
+def scratch_statements(key: str, sort: str, position: Any) -> Any:
     count = select(func.count().label("total")).select_from(SCRATCH)
     rows = select(SCRATCH.c.id, SCRATCH.c.rank)
-    return page_statements(rows, count, sort, {"rank": SCRATCH.c.rank}, SCRATCH.c.id, position)
+    return page_statements(rows, count, sort, {"rank": SCRATCH_KEYS[key]}, SCRATCH.c.id, position)
 
 
+@pytest.mark.parametrize("key", sorted(SCRATCH_KEYS))
 @pytest.mark.parametrize("sort", ["rank", "-rank"])
 @pytest.mark.parametrize("limit", [1, 2, 5])
 async def test_nulls_sort_above_every_value_and_are_walked_once(
-    connection: AsyncConnection, reader: Reader, sort: str, limit: int
+    connection: AsyncConnection, reader: Reader, key: str, sort: str, limit: int
 ) -> None:
     await connection.run_sync(SCRATCH.metadata.create_all)
     await connection.execute(SCRATCH.insert(), [{"id": i + 1, "rank": rank} for i, rank in enumerate(RANKS)])
@@ -196,7 +201,7 @@ async def test_nulls_sort_above_every_value_and_are_walked_once(
 
     def read(cursor: str | None) -> Any:
         params = ScratchParams(sort=sort, limit=limit, cursor=cursor)
-        return read_page(reader, ScratchPage, lambda position: scratch_statements(sort, position), params, {})
+        return read_page(reader, ScratchPage, lambda position: scratch_statements(key, sort, position), params, {})
 
     page = await read(None)
     seen = list(page.items)

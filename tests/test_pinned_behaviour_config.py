@@ -14,6 +14,7 @@ from app.config import (
     ConfigError,
     debug_requested,
     describe_database,
+    load_logging_settings,
     load_settings,
     normalise_database_url,
 )
@@ -35,6 +36,8 @@ VARIABLES = (
     "DB_CONNECT_ATTEMPTS",
     "DB_COMMAND_TIMEOUT",
     "WEB_CONCURRENCY",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
 )
 
 
@@ -126,6 +129,7 @@ def test_dotenv_is_read_as_utf8(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         ("db_pool_timeout", 0.5),
         ("db_connect_timeout", 0.5),
         ("db_command_timeout", 0.5),
+        ("database_read_retry_seconds", 0.5),
         ("db_connect_attempts", 1),
         ("web_concurrency", 1),
         ("access_token_expire_minutes", 1),
@@ -143,6 +147,7 @@ def test_smallest_sensible_values_are_accepted(variable: str, value: float) -> N
         ("db_command_timeout", 0, "greater than 0"),
         ("db_command_timeout", -1, "greater than 0"),
         ("db_pool_timeout", -0.5, "greater than 0"),
+        ("database_read_retry_seconds", 0, "greater than 0"),
     ],
 )
 def test_non_positive_durations_are_refused(variable: str, value: float, bound: str) -> None:
@@ -395,3 +400,34 @@ def test_the_environment_wins_over_dotenv_for_debug(monkeypatch: pytest.MonkeyPa
     (tmp_path / ".env").write_text("DEBUG=true\n", encoding="utf-8")
     monkeypatch.setenv("DEBUG", "false")
     assert debug_requested() is False
+
+
+# ---- LOG_FORMAT and LOG_LEVEL, read before the other settings
+
+
+@pytest.mark.usefixtures("unconfigured")
+def test_logs_are_plain_at_info_by_default() -> None:
+    settings = load_logging_settings()
+    assert (settings.log_format, settings.log_level) == ("plain", "INFO")
+
+
+@pytest.mark.usefixtures("unconfigured")
+@pytest.mark.parametrize(("given", "expected"), [("json", "json"), (" JSON ", "json"), ("Plain", "plain")])
+def test_log_format_is_either_value_in_any_case(monkeypatch: pytest.MonkeyPatch, given: str, expected: str) -> None:
+    monkeypatch.setenv("LOG_FORMAT", given)
+    assert load_logging_settings().log_format == expected
+
+
+@pytest.mark.usefixtures("unconfigured")
+@pytest.mark.parametrize("level", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
+def test_log_level_is_any_level_in_any_case(monkeypatch: pytest.MonkeyPatch, level: str) -> None:
+    monkeypatch.setenv("LOG_LEVEL", f" {level.lower()} ")
+    assert load_logging_settings().log_level == level
+
+
+@pytest.mark.usefixtures("unconfigured")
+@pytest.mark.parametrize(("variable", "value"), [("LOG_FORMAT", "xml"), ("LOG_LEVEL", "loud")])
+def test_an_unknown_log_setting_is_refused_by_name(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=f"{variable}: Input should be"):
+        load_logging_settings()

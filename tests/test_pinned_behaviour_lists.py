@@ -208,3 +208,21 @@ async def test_a_page_of_my_notes_past_the_end_still_counts_them(client: AsyncCl
         ).status_code == 201
     page = (await client.get("/me/notes", params={"offset": 10}, headers=headers)).json()
     assert (page["items"], page["total"]) == ([], 3)
+
+
+async def test_every_list_parameter_and_page_field_is_described_in_the_docs(client: AsyncClient) -> None:
+    """What /docs shows a frontend developer next to each parameter and field, for every list."""
+    spec = (await client.get("/openapi.json")).json()
+    undescribed = [
+        (method, path, parameter["name"])
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        for parameter in operation.get("parameters", [])
+        if not parameter.get("description")
+    ]
+    assert undescribed == []
+    pages = {name: schema for name, schema in spec["components"]["schemas"].items() if name.endswith("Page")}
+    assert set(pages) >= {"PepPage", "AuthorPage", "NotePage", "UserPage"}
+    for name, schema in pages.items():
+        assert set(schema["properties"]) == {"items", "total", "limit", "offset", "next_cursor"}, name
+        assert all(field.get("description") for field in schema["properties"].values()), name
