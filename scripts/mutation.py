@@ -115,6 +115,7 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "pep_page_statements: lru_cache(maxsize=512) -> lru_cache(maxsize=513)": "the cache's size only decides how many request shapes stay compiled, not what any request answers",
     },
     "app/pagination.py": {
+        "page_statements: chosen = page.subquery('page') -> chosen = page.subquery('XXpageXX')": "the subquery's alias is a name inside one statement; any name works the same",
         "<module>: KEY, TIEBREAK = ('page_key', 'page_tiebreak') -> KEY, TIEBREAK = ('XXpage_keyXX', 'page_tiebreak')": "the labels only pair a page statement's two extra columns with the code that reads them; any name no column has works the same",
         "<module>: KEY, TIEBREAK = ('page_key', 'page_tiebreak') -> KEY, TIEBREAK = ('page_key', 'XXpage_tiebreakXX')": "the labels only pair a page statement's two extra columns with the code that reads them; any name no column has works the same",
         "<module>: Position = Literal['offset', 'after', 'after_null'] -> Position = Literal['XXoffsetXX', 'after', 'after_null']": "a Literal type only tells the type checker which positions exist; the code compares the strings passed at each call",
@@ -415,6 +416,11 @@ def main() -> int:
         help="run the survivors again with this TEST_DATABASE_URL (e.g. PostgreSQL); a failure there kills them",
     )
     parser.add_argument("--list", action="store_true", help="only list the mutants, run nothing")
+    parser.add_argument(
+        "--only",
+        metavar="N,N",
+        help="run only these mutants, numbered as --list shows them (to re-check survivors after new tests)",
+    )
     parser.add_argument("--fail-under", type=float, help="exit 1 if the kill rate (percent) is below this")
     args = parser.parse_args()
 
@@ -433,6 +439,10 @@ def main() -> int:
             print(f"{number:4} line {mutant.line:4} {mutant.operator:14} {mutant.key}{mark}")
         return 0
 
+    try:
+        chosen = {int(n) for n in args.only.split(",")} if args.only else set(range(1, len(mutants) + 1))
+    except ValueError:
+        parser.error("--only takes mutant numbers separated by commas, as --list shows them: --only 6,8,41")
     with tempfile.TemporaryDirectory(prefix="mutation-") as scratch:
         tree = Path(scratch) / "tree"
         shutil.copytree(ROOT, tree, ignore=COPY_IGNORE)
@@ -442,7 +452,9 @@ def main() -> int:
             print(f"The tests fail before any mutation ({status}): fix them first: {' '.join(tests)}")
             return 2
         timeout = baseline * 3 + 30
-        print(f"{module}: {len(mutants)} mutants; tests {' '.join(tests)} take {baseline:.1f}s unmutated")
+        print(
+            f"{module}: {len(chosen)} of {len(mutants)} mutants; tests {' '.join(tests)} take {baseline:.1f}s unmutated"
+        )
 
         killed: list[Mutant] = []
         survived: list[Mutant] = []
@@ -450,6 +462,8 @@ def main() -> int:
         original = target.read_text(encoding="utf-8")
         try:
             for number, mutant in enumerate(mutants, 1):
+                if number not in chosen:
+                    continue
                 if mutant.key in equivalent:
                     excluded.append(mutant)
                     continue
