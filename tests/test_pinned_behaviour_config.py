@@ -431,3 +431,40 @@ def test_an_unknown_log_setting_is_refused_by_name(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError, match=f"{variable}: Input should be"):
         load_logging_settings()
+
+
+def readme_defaults() -> dict[str, str]:
+    """The README's settings table: each variable and the default it documents, where that is one value."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    defaults: dict[str, str] = {}
+    for row in (line for line in section.splitlines() if line.startswith("| `")):
+        variables, default = (cell.strip() for cell in row.strip("|").split("|")[:2])
+        names = [name.strip(" `") for name in variables.split(",")]
+        values = [value.strip(" `") for value in default.split("`, `")] if default.startswith("`") else []
+        if default == "none":
+            values = ["none"] * len(names)
+        defaults |= dict(zip(names, values, strict=False)) if len(values) == len(names) else {}
+    return defaults
+
+
+def as_documented(value: object) -> str:
+    if value is None or value == []:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@pytest.mark.usefixtures("unconfigured")
+def test_every_default_in_the_readme_is_the_one_the_app_uses(monkeypatch: pytest.MonkeyPatch) -> None:
+    documented = readme_defaults()
+    for variable in documented:
+        monkeypatch.delenv(variable, raising=False)
+    settings = load_settings().model_dump()
+    # An unset SECRET_KEY ("none") becomes the public development key outside prod, as its row goes on to say.
+    compared = {name: documented[name] for name in documented if name.lower() in settings and name != "SECRET_KEY"}
+    assert len(compared) >= 40, sorted(documented)
+    assert {name: as_documented(settings[name.lower()]) for name in compared} == compared
