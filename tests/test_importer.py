@@ -77,6 +77,8 @@ async def test_changes_in_the_feed_are_applied(session: AsyncSession) -> None:
         ('{"8": {"number": 8, "title": "sur\\ud800"}}', "holds a lone surrogate escape"),
         ('{"8": {"number": 8, "title": "\\ud800\\ud800\\udc00"}}', "holds a lone surrogate escape"),
         ('{"8": {"number": 8, "title": "\\ud83d\\u0041"}}', "holds a lone surrogate escape"),
+        # An escaped backslash, then the text "ud800", then a lone low half: no pair, however it looks.
+        ('{"8": {"number": 8, "title": "\\\\ud800\\udc00"}}', "holds a lone surrogate escape"),
         ('{"8": {"number": 8, "title": "\\ud83d \\ude00"}}', "holds a lone surrogate escape"),
         ('{"8": {"number": 8, "title": "\\\\\\uDE00"}}', "holds a lone surrogate escape"),
         (json.dumps({"8": {**bundled_feed()["8"], "author_names": ["A\x00B"]}}), "PEP 8: author_names: holds a NUL"),
