@@ -115,6 +115,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "pep_page_statements: lru_cache(maxsize=512) -> lru_cache(maxsize=513)": "the cache's size only decides how many request shapes stay compiled, not what any request answers",
     },
     "app/pagination.py": {
+        "_cursor_key: lru_cache(maxsize=4) -> lru_cache()": "the cache only saves deriving the same key again; any size gives the same key",
+        "_cursor_key: lru_cache(maxsize=4) -> lru_cache(maxsize=5)": "the cache only saves deriving the same key again; any size gives the same key",
         "page_statements: chosen = page.subquery('page') -> chosen = page.subquery('XXpageXX')": "the subquery's alias is a name inside one statement; any name works the same",
         "<module>: KEY, TIEBREAK = ('page_key', 'page_tiebreak') -> KEY, TIEBREAK = ('XXpage_keyXX', 'page_tiebreak')": "the labels only pair a page statement's two extra columns with the code that reads them; any name no column has works the same",
         "<module>: KEY, TIEBREAK = ('page_key', 'page_tiebreak') -> KEY, TIEBREAK = ('page_key', 'XXpage_tiebreakXX')": "the labels only pair a page statement's two extra columns with the code that reads them; any name no column has works the same",
