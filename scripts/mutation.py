@@ -115,6 +115,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "pep_page_statements: lru_cache(maxsize=512) -> lru_cache(maxsize=513)": "the cache's size only decides how many request shapes stay compiled, not what any request answers",
     },
     "app/pagination.py": {
+        "_context: filters = params.model_dump(mode='json', exclude={'limit', 'offset', 'cursor'}) -> filters = params.model_dump(exclude={'limit', 'offset', 'cursor'})": "the filters are then written with json.dumps(default=str), which gives a date the same ISO text as mode='json'",
+        "_context: filters = params.model_dump(mode='json', exclude={'limit', 'offset', 'cursor'}) -> filters = params.model_dump(mode='XXjsonXX', exclude={'limit', 'offset', 'cursor'})": "pydantic treats any mode but 'json' as 'python', and json.dumps(default=str) writes both alike",
+        "_context: return json.dumps([page_model.__name__, filters, values], sort_keys=True, default=str).encode() -> return json.dumps([page_model.__name__, filters, values], default=str).encode()": "model_dump lists the fields in their declared order, the same for every request of a list; sorting them changes no context",
+        "_context: return json.dumps([page_model.__name__, filters, values], sort_keys=True, default=str).encode() -> return json.dumps([page_model.__name__, filters, values], sort_keys=False, default=str).encode()": "model_dump lists the fields in their declared order, the same for every request of a list; sorting them changes no context",
         "_cursor_key: lru_cache(maxsize=4) -> lru_cache()": "the cache only saves deriving the same key again; any size gives the same key",
         "_cursor_key: lru_cache(maxsize=4) -> lru_cache(maxsize=5)": "the cache only saves deriving the same key again; any size gives the same key",
         "page_statements: chosen = page.subquery('page') -> chosen = page.subquery('XXpageXX')": "the subquery's alias is a name inside one statement; any name works the same",

@@ -468,3 +468,31 @@ def test_every_default_in_the_readme_is_the_one_the_app_uses(monkeypatch: pytest
     compared = {name: documented[name] for name in documented if name.lower() in settings and name != "SECRET_KEY"}
     assert len(compared) >= 40, sorted(documented)
     assert {name: as_documented(settings[name.lower()]) for name in compared} == compared
+
+
+@pytest.mark.parametrize(
+    ("variable", "lowest", "highest"),
+    [
+        ("max_request_body_bytes", 1024, None),
+        ("refresh_token_expire_days", 1, None),
+        ("password_reset_expire_minutes", 1, 1440),
+        ("smtp_port", 1, 65535),
+    ],
+)
+def test_a_bounded_setting_takes_its_limits_and_refuses_beyond_them(
+    variable: str, lowest: int, highest: int | None
+) -> None:
+    assert getattr(load_settings(**{variable: lowest}), variable) == lowest
+    assert f"{variable.upper()}: Input should be greater than or equal to {lowest}" in refusal(**{variable: lowest - 1})
+    if highest is not None:
+        assert getattr(load_settings(**{variable: highest}), variable) == highest
+        assert f"{variable.upper()}: Input should be less than or equal to {highest}" in refusal(
+            **{variable: highest + 1}
+        )
+
+
+def test_the_redis_key_prefix_is_1_to_100_characters() -> None:
+    for prefix in ("p", "p" * 100):
+        assert load_settings(redis_key_prefix=prefix).redis_key_prefix == prefix
+    assert "REDIS_KEY_PREFIX: String should have at least 1 character" in refusal(redis_key_prefix="")
+    assert "REDIS_KEY_PREFIX: String should have at most 100 characters" in refusal(redis_key_prefix="p" * 101)
