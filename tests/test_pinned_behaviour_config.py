@@ -130,6 +130,7 @@ def test_dotenv_is_read_as_utf8(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         ("db_connect_timeout", 0.5),
         ("db_command_timeout", 0.5),
         ("database_read_retry_seconds", 0.5),
+        ("smtp_timeout", 0.5),
         ("db_connect_attempts", 1),
         ("web_concurrency", 1),
         ("access_token_expire_minutes", 1),
@@ -148,6 +149,7 @@ def test_smallest_sensible_values_are_accepted(variable: str, value: float) -> N
         ("db_command_timeout", -1, "greater than 0"),
         ("db_pool_timeout", -0.5, "greater than 0"),
         ("database_read_retry_seconds", 0, "greater than 0"),
+        ("smtp_timeout", 0, "greater than 0"),
     ],
 )
 def test_non_positive_durations_are_refused(variable: str, value: float, bound: str) -> None:
@@ -477,6 +479,7 @@ def test_every_default_in_the_readme_is_the_one_the_app_uses(monkeypatch: pytest
         ("refresh_token_expire_days", 1, None),
         ("password_reset_expire_minutes", 1, 1440),
         ("smtp_port", 1, 65535),
+        ("sentry_slow_request_ms", 0, None),
     ],
 )
 def test_a_bounded_setting_takes_its_limits_and_refuses_beyond_them(
@@ -496,3 +499,66 @@ def test_the_redis_key_prefix_is_1_to_100_characters() -> None:
         assert load_settings(redis_key_prefix=prefix).redis_key_prefix == prefix
     assert "REDIS_KEY_PREFIX: String should have at least 1 character" in refusal(redis_key_prefix="")
     assert "REDIS_KEY_PREFIX: String should have at most 100 characters" in refusal(redis_key_prefix="p" * 101)
+
+
+def test_the_sentry_sample_rate_is_a_fraction_from_0_to_1() -> None:
+    for rate in (0.0, 1.0):
+        assert load_settings(sentry_traces_sample_rate=rate).sentry_traces_sample_rate == rate
+    message = "SENTRY_TRACES_SAMPLE_RATE: Input should be"
+    assert f"{message} greater than or equal to 0" in refusal(sentry_traces_sample_rate=-0.01)
+    assert f"{message} less than or equal to 1" in refusal(sentry_traces_sample_rate=1.01)
+
+
+@pytest.mark.parametrize("mode", ["starttls", "tls", "none"])
+def test_each_smtp_tls_mode_is_accepted(mode: str) -> None:
+    assert load_settings(smtp_tls=mode).smtp_tls == mode
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        (" https://api.example.com/ ", "https://api.example.com"),
+        ("http://127.0.0.1:8000/v1/", "http://127.0.0.1:8000/v1"),
+        ("/BOX/", "/BOX"),
+        ("/", "/"),
+    ],
+)
+def test_api_public_url_is_an_http_url_or_a_path_without_its_trailing_slash(given: str, kept: str) -> None:
+    assert load_settings(api_public_url=given).api_public_url == kept
+
+
+@pytest.mark.parametrize(
+    "given", ["ftp://api.example.com", "https://", "api", "//api.example.com/v1", "/api?v=1", "/api#docs", "mailto:/x"]
+)
+def test_api_public_url_refusal_says_what_it_must_be(given: str) -> None:
+    assert refusal(api_public_url=given) == (
+        "Invalid setting(s): API_PUBLIC_URL: must be an http(s) URL such as "
+        "https://api.example.com, or a path such as /api"
+    )
+
+
+def test_an_sqlite_url_without_a_file_is_refused() -> None:
+    assert "DATABASE_URL: names no SQLite file" in refusal(database_url="sqlite:///")
+
+
+def test_a_blank_read_url_means_no_replica() -> None:
+    assert load_settings(database_url="postgresql://u@db/app", database_read_url="   ").database_read_url is None
+
+
+@pytest.mark.parametrize(
+    ("primary", "replica", "message"),
+    [
+        (
+            "postgresql://u@db/app",
+            "sqlite:///./replica.db",
+            "DATABASE_READ_URL: must be a PostgreSQL URL: a read replica is a PostgreSQL standby",
+        ),
+        (
+            "sqlite:///./app.db",
+            "postgresql://u@replica/app",
+            "DATABASE_READ_URL: is set, but DATABASE_URL is SQLite: a read replica needs a PostgreSQL primary",
+        ),
+    ],
+)
+def test_a_read_url_refusal_says_why(primary: str, replica: str, message: str) -> None:
+    assert refusal(database_url=primary, database_read_url=replica) == f"Invalid setting(s): {message}"
