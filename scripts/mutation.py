@@ -160,6 +160,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "InvalidValueError: status_code = 422 -> status_code = 423": "its own handler answers with invalid_value(), always a 422 in FastAPI's validation shape; the attribute only documents it",
     },
     "app/config.py": {
+        "<module>: SettingsKind = TypeVar('SettingsKind', bound=LoggingSettings) -> SettingsKind = TypeVar('SettingsKind')": "the bound only tells the type checker what _load accepts; nothing checks it at run time",
+        "<module>: SettingsKind = TypeVar('SettingsKind', bound=LoggingSettings) -> SettingsKind = TypeVar('XXSettingsKindXX', bound=LoggingSettings)": "a TypeVar's name is only its repr",
         "LoggingSettings.any_case: return value -> return None": "settings arrive as text (the environment, .env); a value of another type fails the Literal check either way",
         "debug_requested: return (value or '').strip().lower() in ('1', 'true', 'yes', 'on', 't', 'y') -> return (value or 'XXXX').strip().lower() in ('1', 'true', 'yes', 'on', 't', 'y')": "an unset DEBUG is not a yes value, whether it reads '' or 'XXXX'",
         "LoggingSettings: model_config = SettingsConfigDict(env_file='.env', env_file_encoding='utf-8', extra='ignore') -> model_config = SettingsConfigDict(env_file='.env', extra='ignore')": "Python reads files as UTF-8 by default on every platform the app supports (PEP 538/540 on Linux), and the logging settings' values are ASCII words",
