@@ -86,6 +86,7 @@ MODULE_TESTS: dict[str, list[str]] = {
     ],
     "app/search.py": [
         "tests/test_search.py",
+        "tests/test_migrations.py",
         "tests/test_pinned_behaviour_lists.py",
         "tests/test_authors_api.py",
         "tests/test_peps_api.py",
@@ -161,6 +162,9 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "invalid_value: where = 'query' if request.method in ('GET', 'HEAD') else 'body' -> where = 'query' if request.method in ('GET', 'XXHEADXX') else 'body'": "a HEAD answer has no body, so where the problem is located cannot be seen; the status (422) is the same",
         "sqlstate_of: return str(getattr(getattr(error, 'orig', None), 'sqlstate', None) or '') -> return str(getattr(getattr(error, 'orig', None), 'sqlstate', None) or 'XXXX')": "an error without a SQLSTATE is not invalid data whether it reads '' or 'XXXX' (neither starts with 22), and only invalid data shows its SQLSTATE",
         "InvalidValueError: status_code = 422 -> status_code = 423": "its own handler answers with invalid_value(), always a 422 in FastAPI's validation shape; the attribute only documents it",
+    },
+    "app/auth/rate_limits.py": {
+        "Limit: dataclass(frozen=True) -> dataclass()": "no code assigns to a Limit after making it; frozen only guards against a future change doing so",
     },
     "app/config.py": {
         "<module>: SettingsKind = TypeVar('SettingsKind', bound=LoggingSettings) -> SettingsKind = TypeVar('SettingsKind')": "the bound only tells the type checker what _load accepts; nothing checks it at run time",

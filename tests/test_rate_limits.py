@@ -56,8 +56,10 @@ def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def assert_too_many(response: httpx.Response) -> None:
     assert response.status_code == 429, response.text
-    assert 1 <= int(response.headers["retry-after"]) <= 60
-    assert response.json()["detail"].startswith("Too many attempts")
+    seconds = response.headers["retry-after"]
+    assert 1 <= int(seconds) <= 60
+    # The body says the same wait as the header.
+    assert response.json()["detail"] == f"Too many attempts; try again in {seconds} seconds."
 
 
 async def test_sign_in_per_account_stops_hashing_once_over(
@@ -118,7 +120,7 @@ async def test_redis_down_is_503_not_500(client: AsyncClient, make_user, monkeyp
     monkeypatch.setattr(rate_limits, "get_rate_limiter", lambda: limiter)
     response = await sign_in(client, "anyone@example.com", "guess")
     assert response.status_code == 503 and response.headers["retry-after"]
-    assert response.json()["detail"].startswith("The rate-limit store is unavailable")
+    assert response.json()["detail"] == "The rate-limit store is unavailable (ConnectionError); try again shortly."
 
 
 @pytest.mark.parametrize("store", ["database", "redis"])
@@ -159,3 +161,10 @@ async def test_limits_hold_across_worker_processes(tmp_path: Path, store: str) -
 def test_malformed_account_settings_stop_start_up(variable: str, value: str, complaint: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(complaint)):
         load_settings(**{variable: value})
+
+
+@pytest.mark.parametrize(("retry_after", "seconds"), [(0.0, "1"), (0.2, "1"), (1.0, "1"), (1.2, "2"), (59.01, "60")])
+def test_the_wait_is_whole_seconds_rounded_up_and_at_least_one(retry_after: float, seconds: str) -> None:
+    error = rate_limits.TooManyRequestsError(retry_after)
+    assert error.headers == {"Retry-After": seconds}
+    assert error.detail == f"Too many attempts; try again in {seconds} seconds."
