@@ -165,6 +165,7 @@ EQUIVALENT: dict[str, dict[str, str]] = {
     },
     "app/auth/rate_limits.py": {
         "Limit: dataclass(frozen=True) -> dataclass()": "no code assigns to a Limit after making it; frozen only guards against a future change doing so",
+        "Limit: dataclass(frozen=True) -> dataclass(frozen=False)": "no code assigns to a Limit after making it; frozen only guards against a future change doing so",
     },
     "app/config.py": {
         "<module>: SettingsKind = TypeVar('SettingsKind', bound=LoggingSettings) -> SettingsKind = TypeVar('SettingsKind')": "the bound only tells the type checker what _load accepts; nothing checks it at run time",
