@@ -14,7 +14,7 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401 - every table, and the search structures, on the metadata
 from app.config import load_settings
 from app.db import create_engine_for
-from tests.conftest import IS_POSTGRES, fresh_database
+from tests.conftest import IS_POSTGRES, StatementCounter, fresh_database
 from tests.test_migrations import migrate
 from tests.test_peps_api import all_numbers, new_pep
 
@@ -206,3 +206,25 @@ async def test_drop_all_drops_the_search_structures(fresh_database_url: str) -> 
         assert {row[1] for row in await search_objects(engine) if row[0] != "extension"} == set()
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize(("path", "parameter"), [("/peps", "q"), ("/peps", "author"), ("/authors", "q")])
+async def test_a_search_of_three_characters_or_more_is_the_indexed_one(
+    client: AsyncClient, count_statements: StatementCounter, path: str, parameter: str
+) -> None:
+    """SQLite: an FTS5 MATCH on its trigram table; under 3 characters (no trigram), a LIKE over every row.
+
+    PostgreSQL: the LIKE on lower(column), the expression its pg_trgm indexes are built on, whatever the length.
+    """
+    sent = {}
+    for label, value in (("long", "typ"), ("short", "ty")):
+        await count_statements.reset()
+        assert (await client.get(path, params={parameter: value})).status_code == 200
+        await count_statements.count()
+        sent[label] = " ".join(count_statements.statements)
+    if IS_POSTGRES:
+        for statement in sent.values():
+            assert "MATCH" not in statement and "lower(" in statement and " LIKE " in statement
+    else:
+        assert "MATCH" in sent["long"] and '"typ"' in sent["long"]
+        assert "MATCH" not in sent["short"] and " LIKE " in sent["short"]
