@@ -299,15 +299,13 @@ def synthetic_numbers(real: set[int]) -> list[int]:
     return [*range(FIRST_SYNTHETIC_PEP, 100_000), *(n for n in range(1, FIRST_SYNTHETIC_PEP) if n not in real)]
 
 
-def synthetic_feed(count: int, folder: Path) -> Path:
-    """A feed of the bundled PEPs and `count` copies of their records under the numbers no real PEP has.
+def synthetic_feed(bundled: dict[str, dict[str, Any]], numbers: list[int], folder: Path) -> Path:
+    """A feed of the bundled PEPs and copies of their records under `numbers`.
 
     Written record by record: the child's peak memory, read with wait4, includes what this process holds
     when it starts the child (a feed built in memory here made the import look 60 MB bigger than it is).
     """
-    bundled: dict[str, dict[str, Any]] = json.loads((PROJECT_ROOT / "app" / "data" / "peps.json").read_text())
     records = list(bundled.values())
-    numbers = synthetic_numbers({int(key) for key in bundled})[:count]
     copies = (
         (str(number), records[i % len(records)] | {"number": number, "url": f"https://example.com/pep-{number}/"})
         for i, number in enumerate(numbers)
@@ -396,10 +394,13 @@ def print_scale_table(small: ScaleRun, big: ScaleRun) -> None:
 
 
 def run_scale(args: argparse.Namespace) -> int:
-    real_peps = len(json.loads((PROJECT_ROOT / "app" / "data" / "peps.json").read_text()))
-    free_numbers = 99_999 - (real_peps - 1)  # 1-99999, less the real PEPs' numbers (PEP 0 is one)
-    if not 1 <= args.scale_peps <= free_numbers:
-        raise BenchmarkFailed(f"--scale-peps must be 1 to {free_numbers} (the numbers up to 99999 no real PEP has)")
+    bundled: dict[str, dict[str, Any]] = json.loads((PROJECT_ROOT / "app" / "data" / "peps.json").read_text())
+    real_peps = len(bundled)
+    free_numbers = synthetic_numbers({int(key) for key in bundled})
+    if not 1 <= args.scale_peps <= len(free_numbers):
+        raise BenchmarkFailed(
+            f"--scale-peps must be 1 to {len(free_numbers)} (the numbers up to 99999 no real PEP has)"
+        )
     if args.scale_notes < SMALL_NOTES:
         raise BenchmarkFailed(f"--scale-notes must be at least {SMALL_NOTES}")
     with (
@@ -421,7 +422,8 @@ def run_scale(args: argparse.Namespace) -> int:
             print(f"{args.database}: measuring at {small_label}", flush=True)
             small = measure_scale(app, token, small_label, args.scale_requests)
         print(f"{args.database}: importing {args.scale_peps:,} synthetic PEPs", flush=True)
-        import_seconds, import_mb = import_feed(synthetic_feed(args.scale_peps, folder), env)
+        feed = synthetic_feed(bundled, free_numbers[: args.scale_peps], folder)
+        import_seconds, import_mb = import_feed(feed, env)
         started = time.monotonic()
         add_notes(
             database_url,
