@@ -466,6 +466,8 @@ def main() -> int:
         chosen = {int(n) for n in args.only.split(",")} if args.only else set(range(1, len(mutants) + 1))
     except ValueError:
         parser.error("--only takes mutant numbers separated by commas, as --list shows them: --only 6,8,41")
+    if not chosen <= set(range(1, len(mutants) + 1)):
+        parser.error(f"--only: {module} has mutants 1 to {len(mutants)} (see --list)")
     with tempfile.TemporaryDirectory(prefix="mutation-") as scratch:
         tree = Path(scratch) / "tree"
         shutil.copytree(ROOT, tree, ignore=COPY_IGNORE)
