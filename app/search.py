@@ -15,8 +15,8 @@
 `author.pep_count` is kept by triggers on `pep_author` too, on both databases, so sorting authors by
 how many PEPs they wrote reads one indexed column instead of counting every link.
 
-Migrations create all of this (revisions 7d4e2a9c1f35 and 3f8b2c6d1a97); `SEARCH_DDL` builds the same for a schema made
-by `metadata.create_all`. tests/test_search.py checks the two agree.
+Migrations create all of this (revisions 7d4e2a9c1f35 and 3f8b2c6d1a97); `SEARCH_DDL` builds the same
+for a schema made by `metadata.create_all`. tests/test_search.py checks the two agree.
 """
 
 from collections.abc import Sequence
