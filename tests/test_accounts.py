@@ -8,7 +8,7 @@ import subprocess
 import sys
 import termios
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,10 +17,13 @@ import jwt
 import pytest
 from aiosmtpd.controller import Controller
 from httpx import AsyncClient
-from sqlmodel import select
+from sqlmodel import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.auth import sessions
+from app.auth.models import AuthSession
 from app.auth.security import encode_token, password_fingerprint, verify_password
+from app.base import id_of, utcnow
 from app.config import get_settings, load_settings
 from app.db import create_engine_for
 from app.users.models import User
@@ -67,6 +70,61 @@ async def test_refresh_rotates_and_a_reused_refresh_token_ends_the_session(clien
     assert replay.status_code == 401 and replay.json() == {"detail": "Invalid or expired token"}
     assert (await client.get("/users/me", headers=bearer(second))).status_code == 401
     assert (await client.post("/auth/refresh", json={"refresh_token": second["refresh_token"]})).status_code == 401
+
+
+def session_id_of(pair: dict) -> int:
+    return int(jwt.decode(pair["access_token"], options={"verify_signature": False})["sid"])
+
+
+async def expiry_of(session: AsyncSession, pair: dict) -> datetime:
+    found = await session.exec(select(AuthSession.expires_at).where(AuthSession.id == session_id_of(pair)))
+    return found.one()
+
+
+async def test_each_refresh_extends_the_session(client: AsyncClient, make_user, session: AsyncSession) -> None:
+    """A session used at least once a refresh lifetime never ends: each refresh moves its end on."""
+    await make_user("regular@example.com")
+    pair = await signed_in_pair(client, "regular@example.com")
+    # A minute before the session would end, it is refreshed twice in a row.
+    await session.exec(
+        update(AuthSession)
+        .where(AuthSession.id == session_id_of(pair))
+        .values(expires_at=utcnow() + timedelta(minutes=1))
+    )
+    await session.commit()
+    for _ in range(2):
+        refreshed = await client.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+        assert refreshed.status_code == 200, refreshed.text
+        pair = refreshed.json()
+    lifetime = timedelta(days=get_settings().refresh_token_expire_days)
+    assert await expiry_of(session, pair) >= utcnow() + lifetime - timedelta(minutes=1)
+
+
+async def test_a_session_ends_at_the_instant_it_expires(
+    client: AsyncClient, make_user, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At its `expires_at` a session can no longer be refreshed, and the owner's next sign-in deletes it;
+    other users' expired sessions wait for their own sign-in."""
+    now = utcnow()
+    monkeypatch.setattr(sessions, "utcnow", lambda: now)
+    await make_user("expiring@example.com")
+    other, _ = await make_user("other@example.com")
+    pair = await signed_in_pair(client, "expiring@example.com")
+    older = await signed_in_pair(client, "expiring@example.com")
+    await session.exec(update(AuthSession).where(AuthSession.id == session_id_of(pair)).values(expires_at=now))
+    await session.exec(
+        update(AuthSession).where(AuthSession.id == session_id_of(older)).values(expires_at=now - timedelta(days=1))
+    )
+    others_expired = AuthSession(user_id=id_of(other), expires_at=now - timedelta(days=1))
+    session.add(others_expired)
+    await session.commit()
+    refused = await client.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert refused.status_code == 401 and refused.json() == {"detail": "Invalid or expired token"}
+
+    await signed_in_pair(client, "expiring@example.com")
+    left = set((await session.exec(select(AuthSession.id))).all())
+    assert session_id_of(pair) not in left and session_id_of(older) not in left
+    assert others_expired.id in left
 
 
 async def test_tokens_only_work_where_their_kind_belongs(client: AsyncClient, make_user) -> None:

@@ -45,10 +45,13 @@ def _issue(auth_session: AuthSession, settings: Settings) -> TokenPair:
 
 
 async def start_session(session: AsyncSession, user: User, settings: Settings) -> TokenPair:
-    """Sign a user in on one more device; their expired sessions are cleared on the way."""
+    """Sign a user in on one more device; their expired sessions are cleared on the way.
+
+    A session is expired from the instant it expires on, as for a refresh (`expires_at > now` to rotate).
+    """
     now = utcnow()
     await session.exec(
-        delete(AuthSession).where(col(AuthSession.user_id) == user.id, col(AuthSession.expires_at) < now)
+        delete(AuthSession).where(col(AuthSession.user_id) == user.id, col(AuthSession.expires_at) <= now)
     )
     auth_session = AuthSession(user_id=id_of(user), expires_at=now + timedelta(days=settings.refresh_token_expire_days))
     session.add(auth_session)
