@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.generator.resource import GeneratorError, build_spec
+from app.generator.resource import GeneratorError, build_spec, with_model_registered, with_router_included
 from tests.conftest import IS_POSTGRES, fresh_database
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +71,164 @@ PLURALS = ["bookmarks", "readings", "specimens", "shelves"]
 def test_refusals_name_the_problem(name: str, fields: list[str], complaint: str) -> None:
     with pytest.raises(GeneratorError, match=complaint.replace("(", r"\(")):
         build_spec(name, fields, owned=False)
+
+
+@pytest.mark.parametrize(
+    ("given", "cls", "snake", "plural"),
+    [
+        ("Bookmark", "Bookmark", "bookmark", "bookmarks"),
+        ("bookmark", "Bookmark", "bookmark", "bookmarks"),
+        ("ReadingList", "ReadingList", "reading_list", "reading_lists"),
+        ("reading_list", "ReadingList", "reading_list", "reading_lists"),
+        ("HTTPServer", "HTTPServer", "http_server", "http_servers"),
+        ("Category", "Category", "category", "categories"),
+        ("Day", "Day", "day", "days"),
+        ("Box", "Box", "box", "boxes"),
+        ("Bus", "Bus", "bus", "buses"),
+        ("Batch", "Batch", "batch", "batches"),
+        ("Wish", "Wish", "wish", "wishes"),
+        ("Waltz", "Waltz", "waltz", "waltzes"),
+    ],
+)
+def test_names_and_plurals(given: str, cls: str, snake: str, plural: str) -> None:
+    resource = build_spec(given, ["title:str"], owned=False)
+    assert (resource.cls, resource.snake, resource.plural) == (cls, snake, plural)
+    assert resource.prefix == f"/{plural}" and resource.operation == plural.replace("_", "-")
+    assert build_spec(given, ["title:str"], owned=True).prefix == f"/me/{plural}"
+
+
+# Written out, not read from the generator: each is a name the generated code already uses.
+RESERVED = ["id", "user_id", "owner_id", "owner", "user", "created_at", "updated_at", "limit", "offset", "cursor"]
+RESERVED += ["sort", "q", "metadata", "model_fields", "model_dump", "sa_column", "sqlmodel_update"]
+GENERATED_CODE_NAMES = ["session", "data", "values", "changes", "columns", "conditions", "row", "found", "reader"]
+GENERATED_CODE_NAMES += ["params", "response", "owner", "user", "statements", "sortable", "filters", "name"]
+GENERATED_CODE_NAMES += ["condition", "service", "router", "item", "items", "page", "writer", "create", "client"]
+
+
+@pytest.mark.parametrize("name", RESERVED)
+def test_every_reserved_field_name_is_refused(name: str) -> None:
+    with pytest.raises(GeneratorError, match=f"field name '{name}' is reserved"):
+        build_spec("Bookmark", [f"{name}:str"], owned=False)
+
+
+@pytest.mark.parametrize("name", GENERATED_CODE_NAMES)
+def test_a_resource_named_like_a_local_of_the_generated_code_is_refused(name: str) -> None:
+    with pytest.raises(GeneratorError, match="which the generated code uses for something else"):
+        build_spec(name.capitalize(), ["title:str"], owned=False)
+
+
+@pytest.mark.parametrize(
+    ("raw", "annotation", "field_args", "sort_key", "filters"),
+    [
+        ("label:str", "str", "min_length=1, max_length=200", "func.lower(columns.label)", ["label"]),
+        ("body:text", "str", "min_length=1, max_length=10_000", None, []),
+        ("body:text:optional", "str | None", "default=None, min_length=1, max_length=10_000", None, []),
+        (
+            "visits:int",
+            "StrictInt",
+            "ge=-2_147_483_648, le=2_147_483_647",
+            "columns.visits",
+            ["min_visits", "max_visits"],
+        ),
+        ("score:float:index", "StrictFiniteFloat", "index=True", "columns.score", ["min_score", "max_score"]),
+        ("done:bool:optional", "StrictBool | None", "default=None", None, ["done"]),
+        ("day:date", "IsoDate", "", "columns.day", ["day_after", "day_before"]),
+        ("at:datetime", "IsoDateTime", "sa_type=UTCDateTime", "columns.at", ["at_after", "at_before"]),
+        (
+            "pep:ref:pep",
+            "StrictInt",
+            'ge=0, le=99999, foreign_key="pep.number", ondelete="CASCADE", index=True',
+            "columns.pep_number",
+            ["pep_number"],
+        ),
+        (
+            "author:ref:author:optional",
+            "StrictInt | None",
+            'default=None, ge=1, le=MAX_ID, foreign_key="author.id", ondelete="SET NULL", index=True',
+            None,
+            ["author_id"],
+        ),
+        ("code:str:unique", "str", "min_length=1, max_length=200, unique=True", "func.lower(columns.code)", ["code"]),
+    ],
+)
+def test_what_each_type_and_modifier_declares(
+    raw: str, annotation: str, field_args: str, sort_key: str | None, filters: list[str]
+) -> None:
+    """The column and body type, the list's filters and sort key each kind of field gets; optional fields and
+    long text are not sortable (the databases order NULLs differently; text is searched by `q`)."""
+    [spec] = build_spec("Bookmark", [raw], owned=False).fields
+    assert (spec.annotation, spec.field_args, spec.sort_expression) == (annotation, field_args, sort_key)
+    assert [f["name"] for f in spec.filters] == filters
+    assert spec.update_annotation == annotation
+    examples = [spec.sample(i) for i in range(3)]
+    assert len({repr(e) for e in examples}) == (2 if spec.kind == "bool" else 3), "distinct examples"
+
+
+@pytest.mark.parametrize(
+    ("raw", "update_args"),
+    [
+        ("label:str", "default=None, min_length=1, max_length=200"),
+        ("visits:int", "default=None, ge=-2_147_483_648, le=2_147_483_647"),
+        ("pep:ref:pep", "default=None, ge=0, le=99999"),
+        ("at:datetime:index", "default=None"),
+    ],
+)
+def test_an_update_may_leave_any_field_out_but_not_break_its_bounds(raw: str, update_args: str) -> None:
+    [spec] = build_spec("Bookmark", [raw], owned=False).fields
+    assert spec.update_field_args == update_args
+
+
+def test_filters_compare_as_their_names_say() -> None:
+    resource = build_spec("Visit", ["count:int", "day:date", "place:str", "body:text"], owned=False)
+    conditions = {f["name"]: (f["annotation"], f["condition"], f["args"]) for s in resource.fields for f in s.filters}
+    assert conditions == {
+        "min_count": (
+            "int | None",
+            'columns.count >= bindparam("min_count")',
+            'None, ge=-2_147_483_648, le=2_147_483_647, description="Only visits whose count is at least this."',
+        ),
+        "max_count": (
+            "int | None",
+            'columns.count <= bindparam("max_count")',
+            'None, ge=-2_147_483_648, le=2_147_483_647, description="Only visits whose count is at most this."',
+        ),
+        "day_after": (
+            "IsoDate | None",
+            'columns.day >= bindparam("day_after")',
+            'None, description="Only visits whose day is on or after this."',
+        ),
+        "day_before": (
+            "IsoDate | None",
+            'columns.day <= bindparam("day_before")',
+            'None, description="Only visits whose day is on or before this."',
+        ),
+        "place": (
+            "str | None",
+            'columns.place == bindparam("place")',
+            'None, min_length=1, max_length=200, description="Only visits whose place is this."',
+        ),
+    }
+    assert resource.filter_names == ["min_count", "max_count", "day_after", "day_before", "place", "q"]
+    assert build_spec("Visit", ["count:int"], owned=False).filter_names == ["min_count", "max_count"]
+
+
+def test_an_owned_resources_unique_field_is_unique_per_owner_not_in_the_column() -> None:
+    [shared] = build_spec("Tag", ["label:str:unique"], owned=False).fields
+    [owned] = build_spec("Tag", ["label:str:unique"], owned=True).fields
+    assert "unique=True" in shared.field_args and "unique=True" not in owned.field_args
+    assert owned.unique and shared.unique
+
+
+def test_the_new_model_and_router_are_registered_beside_the_others() -> None:
+    resource = build_spec("Bookmark", ["url:str"], owned=False)
+    models = with_model_registered((PROJECT_ROOT / "app" / "models.py").read_text(), resource)
+    assert "from app.bookmarks.models import Bookmark\n" in models
+    assert '__all__ = ["AuthSession", "Author", "Bookmark", "Note",' in models
+    main = with_router_included((PROJECT_ROOT / "app" / "main.py").read_text(), resource)
+    assert "from app.bookmarks.routes import router as bookmarks_router\n" in main
+    assert "notes_router, bookmarks_router, auth_router," in main
+    with pytest.raises(GeneratorError, match=r"cannot find `for router in \(...\)` in app/main.py"):
+        with_router_included("app = FastAPI()\n", resource)
 
 
 def project_copy(destination: Path) -> Path:
