@@ -1,12 +1,17 @@
 """`python -m app import-peps`: upserts from a feed, idempotent, all-or-nothing on bad input."""
 
 import copy
+import http.server
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, text
@@ -155,6 +160,104 @@ def test_feed_without_author_names_is_split_on_commas() -> None:
     record = {k: v for k, v in bundled_feed()["8"].items() if k != "author_names"}
     [pep] = parse_feed(json.dumps({"8": record}), "official feed")
     assert pep.authors == bundled_feed()["8"]["author_names"]
+
+
+@pytest.mark.parametrize("suffix", ["Jr.", "Sr.", "Jr", "Sr", "II", "III"])
+def test_a_name_suffix_stays_with_its_name(suffix: str) -> None:
+    assert split_authors(f"Ada Lovelace, Charles Babbage, {suffix}, Guido van Rossum") == [
+        "Ada Lovelace",
+        f"Charles Babbage, {suffix}",
+        "Guido van Rossum",
+    ]
+
+
+def test_the_report_counts_every_pep_seen() -> None:
+    report = importer.ImportReport(
+        created=2, updated=3, unchanged=4, authors_created=1, peps_in_database=10, authors_in_database=5
+    )
+    assert report.summary() == (
+        "Imported 9 PEPs: 2 new, 3 updated, 4 unchanged; 1 new authors. The database holds 10 PEPs and 5 authors."
+    )
+    idle = importer.ImportReport(unchanged=7, peps_in_database=7, authors_in_database=3)
+    assert idle.summary() == (
+        "Nothing to change: all 7 PEPs are already up to date. The database holds 7 PEPs and 3 authors."
+    )
+
+
+def test_nesting_is_refused_only_past_five_levels() -> None:
+    """The feed, a record and its lists are three levels; five are allowed, the sixth is refused. Depth is
+    counted down again as lists close: many lists side by side are not deep."""
+    record = {**bundled_feed()["8"], "extra": [[[]]]}  # 5 levels
+    [pep] = parse_feed(json.dumps({"8": record}), "five levels")
+    assert pep.number == 8
+    with pytest.raises(PepDataError, match=r"nests deeper than a PEP feed does \(5 levels\)"):
+        parse_feed(json.dumps({"8": {**record, "extra": [[[[]]]]}}), "six levels")
+    with pytest.raises(PepDataError, match="record 0: is not a JSON object"):
+        parse_feed(json.dumps([[[]] for _ in range(10)]), "wide")
+
+
+def test_fields_missing_from_a_record_take_their_defaults_and_lists_are_read() -> None:
+    record = {k: v for k, v in bundled_feed()["8"].items() if k != "topic"}
+    record |= {"requires": "1, 2", "replaces": "3", "superseded_by": "4,5"}
+    [pep] = parse_feed(json.dumps({"8": record}), "feed")
+    assert pep.topic == ""
+    assert (pep.requires, pep.replaces, pep.superseded_by) == ([1, 2], [3], [4, 5])
+
+
+@pytest.mark.parametrize("text", ['{"8": ', '{"8": tru}', b'{"8": "\xff"}', "[1,]"])
+def test_invalid_json_is_named_on_one_line(text: str | bytes) -> None:
+    """The parser's own message, without the lines of input it quotes (or a bytes repr of them)."""
+    with pytest.raises(PepDataError) as refused:
+        parse_feed(text, "feed.json")
+    assert re.fullmatch(r"feed\.json is not valid JSON \([a-z][^\n]+\)", str(refused.value)), str(refused.value)
+    assert "b'" not in str(refused.value) and "right here" not in str(refused.value)
+
+
+async def test_a_new_pep_was_last_updated_when_it_was_created(session: AsyncSession) -> None:
+    record = {**bundled_feed()["8"], "number": 9998, "url": "https://example.com/pep-9998/"}
+    await import_peps(session, parse_feed(json.dumps({"9998": record}), "one new PEP"))
+    created, updated = (await session.exec(select(Pep.created_at, Pep.updated_at).where(Pep.number == 9998))).one()
+    assert created == updated
+
+
+@pytest.fixture
+def feed_server(tmp_path: Path) -> Iterator[str]:
+    """An HTTP server holding a small feed at /peps.json, the same behind a redirect at /moved, and a 404."""
+    (tmp_path / "peps.json").write_text(json.dumps({"8": bundled_feed()["8"]}))
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(tmp_path), **kwargs)
+
+        def do_GET(self) -> None:
+            if self.path == "/moved":
+                self.send_response(302)
+                self.send_header("Location", "/peps.json")
+                self.end_headers()
+                return
+            super().do_GET()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_feed_is_downloaded_following_redirects(feed_server: str) -> None:
+    [pep] = parse_feed(read_source(f"{feed_server}/moved"), "moved feed")
+    assert pep.number == 8
+    with pytest.raises(PepDataError, match=re.escape(f"cannot download {feed_server}/missing.json: ") + ".*404"):
+        read_source(f"{feed_server}/missing.json")
+    # https is downloaded too (here from a port where nothing listens), never read as a file name.
+    with pytest.raises(PepDataError, match=re.escape("cannot download https://127.0.0.1:9/peps.json: ")):
+        read_source("https://127.0.0.1:9/peps.json")
+    with pytest.raises(PepDataError, match=re.escape("cannot read no/such/feed.json: No such file or directory")):
+        read_source("no/such/feed.json")
 
 
 def run_command(

@@ -145,7 +145,7 @@ def _storable_text(value: Any) -> bool:
     return True
 
 
-def parse_record(key: str, record: Any, keyed_by_number: bool = False, check_text: bool = True) -> PepCreate:
+def parse_record(key: str, record: Any, *, keyed_by_number: bool, check_text: bool) -> PepCreate:
     """A validated PEP from one feed record; `check_text=False` when the feed cannot hold unstorable text."""
     if not isinstance(record, dict):
         raise PepDataError(f"record {key}: is not a JSON object")
@@ -188,6 +188,15 @@ def parse_record(key: str, record: Any, keyed_by_number: bool = False, check_tex
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
         raise PepDataError(f"{label}: {problems}") from None
+
+
+def json_problem(error: ijson.JSONError) -> str:
+    """The parser's complaint on one line: yajl adds lines quoting the input with a pointer, sometimes as bytes."""
+    reason = error.args[0] if error.args else ""
+    if isinstance(reason, bytes):
+        reason = reason.decode("utf-8", "replace")
+    lines = str(reason).strip().splitlines()
+    return lines[0] if lines else "parse error"
 
 
 class Feed:
@@ -255,7 +264,7 @@ class Feed:
                 elif event in ("end_map", "end_array"):
                     depth -= 1
         except ijson.JSONError as error:
-            raise PepDataError(f"{self.source_name} is not valid JSON ({error})") from None
+            raise PepDataError(f"{self.source_name} is not valid JSON ({json_problem(error)})") from None
         except UnicodeDecodeError:
             raise PepDataError(f"{self.source_name} holds text that is not valid Unicode (a lone surrogate?)") from None
 
@@ -270,7 +279,7 @@ class Feed:
             for key, record in items:
                 yield parse_record(key, record, keyed_by_number=keyed_by_number, check_text=self.may_hold_nul)
         except ijson.JSONError as error:
-            raise PepDataError(f"{self.source_name} is not valid JSON ({error})") from None
+            raise PepDataError(f"{self.source_name} is not valid JSON ({json_problem(error)})") from None
         except UnicodeDecodeError:
             raise PepDataError(f"{self.source_name} holds text that is not valid Unicode (a lone surrogate?)") from None
 
