@@ -20,12 +20,14 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.authors.models import Author
-from app.db import make_sessionmaker, session_scope
+from app.config import load_settings
+from app.db import create_engine_for, make_sessionmaker, session_scope
 from app.peps import importer
 from app.peps.importer import BUNDLED_PEPS, PepDataError, import_peps, parse_feed, read_source, split_authors
 from app.peps.models import Pep
 from app.peps.service import get_pep
 from app.reader import SessionReader
+from app.startup import prepare_database
 from tests.conftest import IS_POSTGRES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -155,6 +157,24 @@ async def test_pep_counts_stay_true_through_an_import_and_after_it(session: Asyn
     assert await wrong_pep_counts(session) == []
 
 
+async def test_counts_stay_true_in_the_transactions_after_an_import(fresh_database_url: str) -> None:
+    """The triggers' pause ends with the import's transaction: the next one on the same pooled connection
+    is counted by them again."""
+    settings = load_settings(auto_migrate=True, seed_demo_data=False)
+    engine = create_engine_for(settings, fresh_database_url)
+    try:
+        await prepare_database(engine, settings)
+        async with engine.connect() as connection:
+            sessions = make_sessionmaker(connection)
+            async with session_scope(sessions) as session:
+                await import_peps(session, parse_feed(json.dumps({"8": bundled_feed()["8"]}), "one PEP"))
+            async with session_scope(sessions) as session:
+                await (await session.connection()).execute(text("DELETE FROM pep_author"))
+                assert await wrong_pep_counts(session) == []
+    finally:
+        await engine.dispose()
+
+
 def test_feed_without_author_names_is_split_on_commas() -> None:
     assert split_authors("Fred L. Drake, Jr., Guido van Rossum") == ["Fred L. Drake, Jr.", "Guido van Rossum"]
     record = {k: v for k, v in bundled_feed()["8"].items() if k != "author_names"}
@@ -204,7 +224,7 @@ def test_fields_missing_from_a_record_take_their_defaults_and_lists_are_read() -
     assert (pep.requires, pep.replaces, pep.superseded_by) == ([1, 2], [3], [4, 5])
 
 
-@pytest.mark.parametrize("text", ['{"8": ', '{"8": tru}', b'{"8": "\xff"}', "[1,]"])
+@pytest.mark.parametrize("text", ['{"8": ', '{"8": tru}', b'{"8": "\xff"}', "[1,]", '[{"number": 1e9999}]'])
 def test_invalid_json_is_named_on_one_line(text: str | bytes) -> None:
     """The parser's own message, without the lines of input it quotes (or a bytes repr of them)."""
     with pytest.raises(PepDataError) as refused:

@@ -192,11 +192,10 @@ def parse_record(key: str, record: Any, *, keyed_by_number: bool, check_text: bo
 
 def json_problem(error: ijson.JSONError) -> str:
     """The parser's complaint on one line: yajl adds lines quoting the input with a pointer, sometimes as bytes."""
-    reason = error.args[0] if error.args else ""
+    reason = error.args[0]
     if isinstance(reason, bytes):
         reason = reason.decode("utf-8", "replace")
-    lines = str(reason).strip().splitlines()
-    return lines[0] if lines else "parse error"
+    return str(reason).strip().splitlines()[0]
 
 
 class Feed:
@@ -278,7 +277,7 @@ class Feed:
                 items = ((str(i), record) for i, record in enumerate(ijson.items(stream, "item", use_float=True)))
             for key, record in items:
                 yield parse_record(key, record, keyed_by_number=keyed_by_number, check_text=self.may_hold_nul)
-        except ijson.JSONError as error:
+        except ijson.JSONError as error:  # a number too large for a float: only this pass converts numbers
             raise PepDataError(f"{self.source_name} is not valid JSON ({json_problem(error)})") from None
         except UnicodeDecodeError:
             raise PepDataError(f"{self.source_name} holds text that is not valid Unicode (a lone surrogate?)") from None
