@@ -514,8 +514,8 @@ def autogenerate_revision(resource: ResourceSpec, root: Path) -> Path:
     versions = root / "alembic" / "versions"
     before = set(versions.glob("*.py"))
     with tempfile.TemporaryDirectory(prefix="new-resource-") as scratch:
-        env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL",)}
-        env |= {"DATABASE_URL": f"sqlite:///{Path(scratch) / 'head.db'}", "ENV": "dev", "DB_CONNECT_ATTEMPTS": "1"}
+        scratch_url = f"sqlite:///{Path(scratch) / 'head.db'}"
+        env = {**os.environ, "DATABASE_URL": scratch_url, "ENV": "dev", "DB_CONNECT_ATTEMPTS": "1"}
         # One process for both steps: alembic's own command line, run twice.
         steps = "import sys; from alembic.config import main; main(['upgrade', 'head']); main(sys.argv[1:])"
         message = f"add the {resource.table} table"
