@@ -240,6 +240,62 @@ async def test_a_new_pep_was_last_updated_when_it_was_created(session: AsyncSess
     assert created == updated
 
 
+def test_every_field_of_a_record_is_read() -> None:
+    record = {
+        **bundled_feed()["8"],
+        "topic": "packaging",
+        "python_version": "3.14",
+        "discussions_to": "https://discuss.python.org/t/1",
+        "post_history": "01-Jan-2025",
+        "resolution": "https://discuss.python.org/t/2",
+        "requires": "1",
+        "replaces": "2",
+        "superseded_by": "3",
+        "abstract": "Short.",
+    }
+    [pep] = parse_feed(json.dumps({"8": record}), "feed")
+    read = pep.model_dump()
+    for field in ("title", "topic", "python_version", "discussions_to", "post_history", "resolution", "abstract"):
+        assert read[field] == record[field], field
+    assert (read["status"], read["type"], read["url"]) == (record["status"], record["type"], record["url"])
+    assert (read["requires"], read["replaces"], read["superseded_by"]) == ([1], [2], [3])
+
+
+def test_surrogate_escapes_are_read_in_either_case() -> None:
+    """A pair written in capitals whose high half is DA00-DBFF (DB40 DD00: U+E0100) is one character; a lone
+    half is refused in either case."""
+    text = json.dumps({"8": {**bundled_feed()["8"], "title": "T"}}).replace('"T"', r'"\uDB40\uDD00"')
+    [pep] = parse_feed(text, "upper")
+    assert pep.title == "\U000e0100"
+    with pytest.raises(PepDataError, match="holds a lone surrogate escape"):
+        parse_feed(r'{"8": {"number": 8, "title": "\uDBFF x"}}', "lone upper")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            json.dumps({"8": {**bundled_feed()["8"], "author_names": ["Ada", ""]}}),
+            "PEP 8: authors.1: String should have at least 1 character",
+        ),
+        (
+            r'{"8": {"number": 8, "title": "\udc00"}}',
+            r"feed.json holds a lone surrogate escape (\ud800-\udfff), which is no character",
+        ),
+        (b'{"8": {"title": "\xed\xa0\x80"}}', "feed.json holds text that is not valid Unicode (a lone surrogate?)"),
+    ],
+)
+def test_whole_messages(text: str | bytes, message: str) -> None:
+    with pytest.raises(PepDataError) as refused:
+        parse_feed(text, "feed.json")
+    assert str(refused.value) == message
+
+
+def test_a_key_must_be_the_number_itself() -> None:
+    with pytest.raises(PepDataError, match="record X8: holds PEP 8; the key must be the PEP's own number"):
+        parse_feed(json.dumps({"X8": bundled_feed()["8"]}), "feed")
+
+
 @pytest.fixture
 def feed_server(tmp_path: Path) -> Iterator[str]:
     """An HTTP server holding a small feed at /peps.json, the same behind a redirect at /moved, and a 404."""
@@ -327,6 +383,20 @@ async def test_failure_after_writing_leaves_nothing_behind(
             await import_peps(writer, parse_feed(json.dumps(feed), "feed"))
     assert (await count(session, Pep), await count(session, Author)) == (peps_before, authors_before)
     assert (await get_pep(SessionReader(session), 8)).title == bundled_feed()["8"]["title"]
+
+
+async def test_verification_counts_links_as_well_as_peps(session: AsyncSession) -> None:
+    """After each batch the import counts what is stored; one missing link is enough to refuse it."""
+    [pep] = parse_feed(json.dumps({"8": bundled_feed()["8"]}), "feed")
+    await importer._verify(session, [pep])  # as imported at start-up: nothing missing
+    connection = await session.connection()
+    await connection.execute(text("DELETE FROM pep_author WHERE pep_number = 8 AND position = 1"))
+    with pytest.raises(PepDataError) as refused:
+        await importer._verify(session, [pep])
+    links = len(pep.authors)
+    assert str(refused.value) == (
+        f"verification failed: expected 1 PEPs and {links} author links, found 1 and {links - 1}"
+    )
 
 
 def test_command_on_an_unmigrated_database(fresh_database_url: str) -> None:
