@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from app.generator.resource import GeneratorError, build_spec, tidy, with_model_registered, with_router_included
+from app.generator import resource as generator
+from app.generator.resource import (
+    GeneratorError,
+    build_spec,
+    plan,
+    render,
+    tidy,
+    with_model_registered,
+    with_router_included,
+)
 from tests.conftest import IS_POSTGRES, fresh_database
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -107,16 +116,22 @@ def test_the_words_used_in_descriptions(given: str, human: str, human_plural: st
 
 
 @pytest.mark.parametrize(
-    ("name", "plural", "message"),
+    ("name", "field", "plural", "message"),
     [
-        ("Bookmark", "Bad-Plural", "--plural 'Bad-Plural' is not allowed: use lower-case letters, digits and _"),
-        ("Health", None, "the app already has a module app/health; choose another name"),
-        ("Settings", None, "the app already uses the name Settings (in app/auth/mail.py); choose another"),
+        (
+            "Bookmark",
+            "t:str",
+            "Bad-Plural",
+            "--plural 'Bad-Plural' is not allowed: use lower-case letters, digits and _",
+        ),
+        ("Health", "t:str", None, "the app already has a module app/health; choose another name"),
+        ("Settings", "t:str", None, "the app already uses the name Settings (in app/auth/mail.py); choose another"),
+        ("Bookmark", "t:str:unique:unique", None, "field 't:str:unique:unique' repeats the modifier 'unique'"),
     ],
 )
-def test_whole_refusals(name: str, plural: str | None, message: str) -> None:
+def test_whole_refusals(name: str, field: str, plural: str | None, message: str) -> None:
     with pytest.raises(GeneratorError) as refused:
-        build_spec(name, ["title:str"], owned=False, plural=plural)
+        build_spec(name, [field], owned=False, plural=plural)
     assert str(refused.value) == message
 
 
@@ -130,6 +145,13 @@ def test_a_resource_whose_test_file_exists_is_refused(tmp_path: Path) -> None:
     (tmp_path / "app" / "bookmarks").mkdir(parents=True)
     with pytest.raises(GeneratorError, match="app/bookmarks already exists: is there a Bookmark resource already"):
         build_spec("Bookmark", ["title:str"], owned=False, root=tmp_path)
+
+
+def test_a_missing_referenced_row_is_named_in_the_generated_service() -> None:
+    resource = build_spec("Bookmark", ["author:ref:author", "pep:ref:pep:optional"], owned=False)
+    service = render("service.py.mako", resource, PROJECT_ROOT / "app" / "bookmarks" / "service.py", PROJECT_ROOT)
+    assert """raise InvalidValueError(f"Author {values['author_id']} not found", "author_id")""" in service
+    assert """raise InvalidValueError(f"PEP {values['pep_number']} not found", "pep_number")""" in service
 
 
 def test_code_ruff_refuses_is_reported_with_ruffs_words() -> None:
@@ -230,7 +252,7 @@ def test_an_update_may_leave_any_field_out_but_not_break_its_bounds(raw: str, up
 
 
 def test_filters_compare_as_their_names_say() -> None:
-    resource = build_spec("Visit", ["count:int", "day:date", "place:str", "body:text"], owned=False)
+    resource = build_spec("Visit", ["count:int", "seen_on:date", "place:str", "body:text"], owned=False)
     conditions = {f["name"]: (f["annotation"], f["condition"], f["args"]) for s in resource.fields for f in s.filters}
     assert conditions == {
         "min_count": (
@@ -243,15 +265,15 @@ def test_filters_compare_as_their_names_say() -> None:
             'columns.count <= bindparam("max_count")',
             'None, ge=-2_147_483_648, le=2_147_483_647, description="Only visits whose count is at most this."',
         ),
-        "day_after": (
+        "seen_on_after": (
             "IsoDate | None",
-            'columns.day >= bindparam("day_after")',
-            'None, description="Only visits whose day is on or after this."',
+            'columns.seen_on >= bindparam("seen_on_after")',
+            'None, description="Only visits whose seen on is on or after this."',
         ),
-        "day_before": (
+        "seen_on_before": (
             "IsoDate | None",
-            'columns.day <= bindparam("day_before")',
-            'None, description="Only visits whose day is on or before this."',
+            'columns.seen_on <= bindparam("seen_on_before")',
+            'None, description="Only visits whose seen on is on or before this."',
         ),
         "place": (
             "str | None",
@@ -259,7 +281,7 @@ def test_filters_compare_as_their_names_say() -> None:
             'None, min_length=1, max_length=200, description="Only visits whose place is this."',
         ),
     }
-    assert resource.filter_names == ["min_count", "max_count", "day_after", "day_before", "place", "q"]
+    assert resource.filter_names == ["min_count", "max_count", "seen_on_after", "seen_on_before", "place", "q"]
     assert build_spec("Visit", ["count:int"], owned=False).filter_names == ["min_count", "max_count"]
 
 
@@ -307,6 +329,26 @@ def run(project: Path, *command: str, timeout: int = 600, **env: str) -> subproc
 
 def snapshot(project: Path) -> dict[str, bytes]:
     return {str(p.relative_to(project)): p.read_bytes() for p in sorted(project.rglob("*")) if p.is_file()}
+
+
+def test_a_failed_step_puts_every_file_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last step fails after the files, the edits and the migration are written: all of it is undone."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # the migration's subprocess imports the copy
+    project = project_copy(tmp_path / "project")
+    before = snapshot(project)
+    resource = build_spec("Bookmark", ["url:str"], owned=False, root=project)
+    work = plan(resource, project)
+
+    def snapshot_fails(root: Path) -> None:
+        assert (root / "app" / "bookmarks" / "models.py").is_file()
+        raise GeneratorError("the OpenAPI snapshot could not be updated")
+
+    monkeypatch.setattr(generator, "update_api_snapshot", snapshot_fails)
+    with pytest.raises(GeneratorError, match="the OpenAPI snapshot could not be updated"):
+        generator.apply(work, resource, project)
+    after = {path: text for path, text in snapshot(project).items() if not path.startswith(".ruff_cache/")}
+    assert after == before
+    assert not (project / "app" / "bookmarks").exists()
 
 
 async def test_generated_resources_pass_lint_and_the_suite(tmp_path: Path) -> None:
