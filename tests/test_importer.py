@@ -283,6 +283,10 @@ def test_surrogate_escapes_are_read_in_either_case() -> None:
             r"feed.json holds a lone surrogate escape (\ud800-\udfff), which is no character",
         ),
         (b'{"8": {"title": "\xed\xa0\x80"}}', "feed.json holds text that is not valid Unicode (a lone surrogate?)"),
+        (
+            json.dumps({"8": {k: v for k, v in bundled_feed()["8"].items() if k not in ("author_names", "authors")}}),
+            "PEP 8: authors: List should have at least 1 item after validation, not 0",
+        ),
     ],
 )
 def test_whole_messages(text: str | bytes, message: str) -> None:
