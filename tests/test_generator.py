@@ -46,40 +46,101 @@ PLURALS = ["bookmarks", "readings", "specimens", "shelves"]
 
 
 @pytest.mark.parametrize(
-    ("name", "fields", "complaint"),
+    ("name", "fields", "message"),
     [
-        ("Note", ["body:str"], "app/notes already exists"),
-        ("Pep", ["title:str"], "app/peps already exists"),
-        ("error", ["text:str"], "app/errors already exists"),
-        ("Health", ["text:str"], "the app already has a module app/health"),
-        ("Class", ["title:str"], "a Python keyword"),
-        ("Settings", ["title:str"], "the app already uses the name Settings"),
-        ("Session", ["title:str"], "which the generated code uses"),
-        ("bad-name", ["title:str"], "is not a resource name"),
-        ("Bookmark", [], "give at least one field"),
-        ("Bookmark", ["url"], "is malformed"),
-        ("Bookmark", ["url:str:"], "is malformed"),
-        ("Bookmark", ["url:string"], "unknown type 'string'"),
-        ("Bookmark", ["url:str:required"], "unknown modifier 'required'"),
-        ("Bookmark", ["url:str:unique:unique"], "repeats the modifier"),
+        ("Note", ["body:str"], "app/notes already exists: is there a Note resource already?"),
+        ("Pep", ["title:str"], "app/peps already exists: is there a Pep resource already?"),
+        ("error", ["text:str"], "app/errors already exists: is there an Error resource already?"),
+        ("Health", ["text:str"], "the app already has a module app/health; choose another name"),
+        ("Class", ["title:str"], "'Class' makes the name 'class', a Python keyword; choose another"),
+        ("Settings", ["title:str"], "the app already uses the name Settings (in app/auth/mail.py); choose another"),
+        (
+            "Session",
+            ["title:str"],
+            "'Session' would be the name 'session', which the generated code uses for something else",
+        ),
+        (
+            "bad-name",
+            ["title:str"],
+            "'bad-name' is not a resource name: use letters and digits, starting with a letter, such as Bookmark",
+        ),
+        ("Bookmark", [], "give at least one field, for example title:str"),
+        (
+            "Bookmark",
+            ["url"],
+            "field 'url' is malformed: write NAME:TYPE, for example title:str or visits:int:optional",
+        ),
+        (
+            "Bookmark",
+            ["url:str:"],
+            "field 'url:str:' is malformed: write NAME:TYPE, for example title:str or visits:int:optional",
+        ),
+        (
+            "Bookmark",
+            ["url:string"],
+            "field 'url:string' has an unknown type 'string'; the types are str, text, int, float, bool, date, datetime, ref",
+        ),
+        (
+            "Bookmark",
+            ["url:str:required"],
+            "field 'url:str:required' has an unknown modifier 'required'; they are optional, unique, index",
+        ),
+        ("Bookmark", ["url:str:unique:unique"], "field 'url:str:unique:unique' repeats the modifier 'unique'"),
         ("Bookmark", ["url:str", "url:text"], "field 'url' is given twice"),
-        ("Bookmark", ["pep:ref:pep", "pep_number:int"], "both need the name 'pep_number'"),
-        ("Bookmark", ["visits:int", "min_visits:int"], "both need the name 'min_visits'"),
-        ("Bookmark", ["id:int"], "is reserved"),
-        ("Bookmark", ["user_id:int"], "is reserved"),
-        ("Bookmark", ["sort:str"], "is reserved"),
-        ("Bookmark", ["model_config:str"], "is reserved"),
-        ("Bookmark", ["metadata:str"], "is reserved"),
-        ("Bookmark", ["class:str"], "is a Python keyword"),
-        ("Bookmark", ["Title:str"], "is not allowed"),
-        ("Bookmark", ["who:ref"], "names no resource"),
-        ("Bookmark", ["who:ref:user"], "a field can refer to author, pep"),
-        ("Bookmark", ["done:bool:unique"], "cannot be unique"),
+        (
+            "Bookmark",
+            ["pep:ref:pep", "pep_number:int"],
+            "fields 'pep' and 'pep_number' both need the name 'pep_number'",
+        ),
+        (
+            "Bookmark",
+            ["visits:int", "min_visits:int"],
+            "fields 'visits' and 'min_visits' both need the name 'min_visits'",
+        ),
+        (
+            "Bookmark",
+            ["id:int"],
+            "field name 'id' is reserved (the generated code uses it, or SQLModel does; reserved: created_at, cursor, id, limit, offset, owner, owner_id, q, sort, updated_at, user, user_id, and SQLModel's own names such as metadata and model_...)",
+        ),
+        (
+            "Bookmark",
+            ["user_id:int"],
+            "field name 'user_id' is reserved (the generated code uses it, or SQLModel does; reserved: created_at, cursor, id, limit, offset, owner, owner_id, q, sort, updated_at, user, user_id, and SQLModel's own names such as metadata and model_...)",
+        ),
+        (
+            "Bookmark",
+            ["sort:str"],
+            "field name 'sort' is reserved (the generated code uses it, or SQLModel does; reserved: created_at, cursor, id, limit, offset, owner, owner_id, q, sort, updated_at, user, user_id, and SQLModel's own names such as metadata and model_...)",
+        ),
+        (
+            "Bookmark",
+            ["model_config:str"],
+            "field name 'model_config' is reserved (the generated code uses it, or SQLModel does; reserved: created_at, cursor, id, limit, offset, owner, owner_id, q, sort, updated_at, user, user_id, and SQLModel's own names such as metadata and model_...)",
+        ),
+        (
+            "Bookmark",
+            ["metadata:str"],
+            "field name 'metadata' is reserved (the generated code uses it, or SQLModel does; reserved: created_at, cursor, id, limit, offset, owner, owner_id, q, sort, updated_at, user, user_id, and SQLModel's own names such as metadata and model_...)",
+        ),
+        ("Bookmark", ["class:str"], "field name 'class' is a Python keyword; choose another"),
+        (
+            "Bookmark",
+            ["Title:str"],
+            "field name 'Title' is not allowed: use lower-case letters, digits and _, such as title",
+        ),
+        ("Bookmark", ["who:ref"], "field 'who:ref' names no resource: write for example pep:ref:pep"),
+        ("Bookmark", ["who:ref:user"], "field 'who:ref:user' refers to 'user'; a field can refer to author, pep"),
+        (
+            "Bookmark",
+            ["done:bool:unique"],
+            "field 'done:bool:unique': a yes/no field cannot be unique (only two rows could exist)",
+        ),
     ],
 )
-def test_refusals_name_the_problem(name: str, fields: list[str], complaint: str) -> None:
-    with pytest.raises(GeneratorError, match=complaint.replace("(", r"\(")):
+def test_refusals_name_the_problem(name: str, fields: list[str], message: str) -> None:
+    with pytest.raises(GeneratorError) as refused:
         build_spec(name, fields, owned=False)
+    assert str(refused.value) == message
 
 
 @pytest.mark.parametrize(
@@ -115,24 +176,10 @@ def test_the_words_used_in_descriptions(given: str, human: str, human_plural: st
     assert (resource.human, resource.human_plural, resource.article) == (human, human_plural, article)
 
 
-@pytest.mark.parametrize(
-    ("name", "field", "plural", "message"),
-    [
-        (
-            "Bookmark",
-            "t:str",
-            "Bad-Plural",
-            "--plural 'Bad-Plural' is not allowed: use lower-case letters, digits and _",
-        ),
-        ("Health", "t:str", None, "the app already has a module app/health; choose another name"),
-        ("Settings", "t:str", None, "the app already uses the name Settings (in app/auth/mail.py); choose another"),
-        ("Bookmark", "t:str:unique:unique", None, "field 't:str:unique:unique' repeats the modifier 'unique'"),
-    ],
-)
-def test_whole_refusals(name: str, field: str, plural: str | None, message: str) -> None:
+def test_a_plural_that_is_no_name_is_refused() -> None:
     with pytest.raises(GeneratorError) as refused:
-        build_spec(name, [field], owned=False, plural=plural)
-    assert str(refused.value) == message
+        build_spec("Bookmark", ["title:str"], owned=False, plural="Bad-Plural")
+    assert str(refused.value) == "--plural 'Bad-Plural' is not allowed: use lower-case letters, digits and _"
 
 
 def test_a_resource_whose_test_file_exists_is_refused(tmp_path: Path) -> None:

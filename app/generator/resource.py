@@ -400,7 +400,7 @@ def build_spec(
         raise GeneratorError(f"{name!r} would be the name {snake!r}, which the generated code uses for something else")
 
     if (root / "app" / plural).exists() or (root / "app" / f"{plural}.py").exists():
-        raise GeneratorError(f"app/{plural} already exists: is there a {cls} resource already?")
+        raise GeneratorError(f"app/{plural} already exists: is there {resource.article} {cls} resource already?")
     for module in (snake, plural):
         if (root / "app" / module).exists() or (root / "app" / f"{module}.py").exists():
             raise GeneratorError(f"the app already has a module app/{module}; choose another name")
