@@ -2,6 +2,7 @@
 
     python scripts/mutation.py app/config.py
     python scripts/mutation.py app/errors.py --recheck-on postgresql://postgres@127.0.0.1:5432/mutation_db
+    python scripts/mutation.py app/generator/resource.py --sample 40 --seed 5
 
 Each mutant is one small change to the module's source (a comparison flipped, `and` made `or`, a
 keyword argument such as `le=MAX_ID` or `autoescape=True` dropped, a number or string altered, a
