@@ -176,6 +176,24 @@ def test_the_words_used_in_descriptions(given: str, human: str, human_plural: st
     assert (resource.human, resource.human_plural, resource.article) == (human, human_plural, article)
 
 
+@pytest.mark.parametrize(
+    ("name", "plural", "message"),
+    [
+        (
+            "Bad__Name",
+            None,
+            "'Bad__Name' is not a resource name: use letters and digits, starting with a letter, such as Bookmark",
+        ),
+        ("Mine", "me", "the app already serves /me; choose another name"),
+    ],
+)
+def test_names_that_would_clash_are_refused(name: str, plural: str | None, message: str) -> None:
+    """A double underscore (Python's own names), and a prefix under which the app already serves routes."""
+    with pytest.raises(GeneratorError) as refused:
+        build_spec(name, ["title:str"], owned=False, plural=plural)
+    assert str(refused.value) == message
+
+
 def test_a_plural_that_is_no_name_is_refused() -> None:
     with pytest.raises(GeneratorError) as refused:
         build_spec("Bookmark", ["title:str"], owned=False, plural="Bad-Plural")
@@ -421,6 +439,10 @@ async def test_generated_resources_pass_lint_and_the_suite(tmp_path: Path) -> No
         made = run(project, "-m", "app", "new-resource", *resource)
         assert made.returncode == 0, made.stderr
         assert "alembic upgrade head" in made.stdout and "alembic/versions/" in made.stdout
+        told = made.stdout.splitlines()
+        assert "Next:" in told and "  changed  app/main.py" in told
+        assert any(line.startswith("  new      alembic/versions/") for line in told)
+    assert "  new      app/shelves/models.py" in told
     after = snapshot(project)
     again = run(project, "-m", "app", "new-resource", "Bookmark", "url:str")
     assert again.returncode == 1 and "app/bookmarks already exists" in again.stderr

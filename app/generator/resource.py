@@ -355,9 +355,12 @@ def names_the_app_uses(root: Path) -> dict[str, str]:
 
 
 def route_paths() -> set[str]:
+    """Every path the app serves: the OpenAPI document lists the included routers' paths (app.routes holds
+    each included router as one entry, without a path), app.routes the rest (the docs, static files)."""
     from app.main import app  # the routes as served, however the routers are arranged
 
-    return {getattr(route, "path", "") for route in app.routes}
+    served = {path for route in app.routes if isinstance(path := getattr(route, "path", None), str)}
+    return served | set(app.openapi()["paths"])
 
 
 def table_names() -> set[str]:
