@@ -58,6 +58,12 @@ def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return verified
 
 
+def set_limit(monkeypatch: pytest.MonkeyPatch, setting: str, rule: str) -> None:
+    """One limit changed for this test (the `limits` fixture clears the cached rules afterwards)."""
+    monkeypatch.setattr(get_settings(), setting, rule)
+    get_limits.cache_clear()
+
+
 def assert_too_many(response: httpx.Response) -> None:
     assert response.status_code == 429, response.text
     seconds = response.headers["retry-after"]
@@ -82,8 +88,7 @@ async def test_sign_in_per_account_stops_hashing_once_over(
 async def test_sign_in_per_address_covers_every_account(
     client: AsyncClient, make_user, backend: str, limits: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(get_settings(), "rate_limit_sign_in_per_account", "100/minute")
-    get_limits.cache_clear()
+    set_limit(monkeypatch, "rate_limit_sign_in_per_account", "100/minute")
     for n in range(3):
         assert (await sign_in(client, f"sprayed{n}@example.com", "guess")).status_code == 401
     assert_too_many(await sign_in(client, "sprayed9@example.com", "guess"))
@@ -97,8 +102,7 @@ async def test_sign_in_per_address_covers_every_account(
 async def test_signing_in_clears_the_accounts_failures(
     client: AsyncClient, make_user, backend: str, limits: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(get_settings(), "rate_limit_sign_in_per_address", "100/minute")
-    get_limits.cache_clear()
+    set_limit(monkeypatch, "rate_limit_sign_in_per_address", "100/minute")
     await make_user("typo@example.com")
     for _ in range(2):
         assert (await sign_in(client, "typo@example.com", "fat fingers")).status_code == 401
@@ -110,8 +114,7 @@ async def test_each_account_has_its_own_count(
     client: AsyncClient, make_user, backend: str, limits: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Guessing one account's password locks only that account, not others signing in from the same place."""
-    monkeypatch.setattr(get_settings(), "rate_limit_sign_in_per_address", "100/minute")
-    get_limits.cache_clear()
+    set_limit(monkeypatch, "rate_limit_sign_in_per_address", "100/minute")
     await make_user("guessed@example.com")
     await make_user("colleague@example.com")
     for _ in range(3):
