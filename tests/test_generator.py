@@ -185,19 +185,15 @@ def test_the_words_used_in_descriptions(given: str, human: str, human_plural: st
             "'Bad__Name' is not a resource name: use letters and digits, starting with a letter, such as Bookmark",
         ),
         ("Mine", "me", "the app already serves /me; choose another name"),
+        ("Bookmark", "Bad-Plural", "--plural 'Bad-Plural' is not allowed: use lower-case letters, digits and _"),
     ],
 )
-def test_names_that_would_clash_are_refused(name: str, plural: str | None, message: str) -> None:
-    """A double underscore (Python's own names), and a prefix under which the app already serves routes."""
+def test_refusals_that_need_a_plural_or_a_name_of_their_own(name: str, plural: str | None, message: str) -> None:
+    """A double underscore (Python's own names), a prefix under which the app already serves routes, and
+    a --plural that is no name."""
     with pytest.raises(GeneratorError) as refused:
         build_spec(name, ["title:str"], owned=False, plural=plural)
     assert str(refused.value) == message
-
-
-def test_a_plural_that_is_no_name_is_refused() -> None:
-    with pytest.raises(GeneratorError) as refused:
-        build_spec("Bookmark", ["title:str"], owned=False, plural="Bad-Plural")
-    assert str(refused.value) == "--plural 'Bad-Plural' is not allowed: use lower-case letters, digits and _"
 
 
 def test_a_resource_whose_test_file_exists_is_refused(tmp_path: Path) -> None:
