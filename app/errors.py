@@ -63,12 +63,28 @@ class ConflictError(AppError):
     status_code = 409
 
 
+# What SQLite says (it gives no code) and PostgreSQL's SQLSTATEs when a statement names a table or column
+# the database does not have: the schema is behind the code, which no retry mends.
+_MISSING_IN_SQLITE = ("no such table", "no such column", "has no column named")
+_MISSING_SQLSTATES = ("42P01", "42703")
+
+
+def is_schema_behind(error: BaseException) -> bool:
+    """True when a statement failed because the database lacks a table or column the code uses."""
+    if not isinstance(error, DBAPIError):
+        return False
+    return sqlstate_of(error) in _MISSING_SQLSTATES or str(error.orig).startswith(_MISSING_IN_SQLITE)
+
+
 def is_database_unavailable(error: BaseException) -> bool:
     """True when the database could not be reached or dropped the connection, not a bad query.
 
     An InterfaceError alone is not enough: the driver raises it for a misused API too (asyncpg's
     "the number of query arguments cannot exceed 32767"); a lost connection is marked invalidated.
+    SQLite reports a missing column as an OperationalError too: that is a schema behind the code.
     """
+    if is_schema_behind(error):
+        return False
     if isinstance(error, (OperationalError, PoolTimeoutError, OSError)):
         return True
     return isinstance(error, DBAPIError) and error.connection_invalidated
@@ -192,6 +208,15 @@ def install_error_handlers(app: FastAPI) -> None:
                 f"A value cannot be stored: the database refused it (SQLSTATE {sqlstate}: "
                 "for example a NUL character in text, or a number out of range).",
             )
+        if is_schema_behind(error):
+            logger.error(
+                "The database's schema is behind the code (%s) on %s %s: write and run its migration "
+                "(alembic revision --autogenerate, then alembic upgrade head)",
+                str(getattr(error, "orig", error)).splitlines()[0][:200],
+                request.method,
+                request.url.path,
+            )
+            return internal_error()
         if not is_database_unavailable(error):
             return await unexpected(request, error)
         logger.warning("Database unavailable on %s %s: %s", request.method, request.url.path, short_reason(error))
@@ -209,7 +234,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         logger.error("Unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-        # This answer is sent from outside every middleware, the request id's and the hardening's too.
-        request_id = correlation_id.get()
-        headers = SECURITY_HEADERS | ({REQUEST_ID_HEADER: request_id} if request_id else {})
-        return JSONResponse({"detail": "Internal server error."}, status_code=500, headers=headers)
+        return internal_error()
+
+
+def internal_error() -> JSONResponse:
+    """A 500 that says nothing of the cause (the log does), with the request's id for the bug report."""
+    # Sent from outside every middleware, the request id's and the hardening's too.
+    request_id = correlation_id.get()
+    headers = SECURITY_HEADERS | ({REQUEST_ID_HEADER: request_id} if request_id else {})
+    return JSONResponse({"detail": "Internal server error."}, status_code=500, headers=headers)

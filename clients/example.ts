@@ -32,7 +32,7 @@ let tokens: TokenPair | undefined;
 // `auth` is asked for a token by every operation that declares bearer security.
 client.setConfig({ baseUrl, auth: () => tokens?.access_token });
 
-const { data: page } = await pepsList({ query: { status: 'Final', sort: '-created', limit: 3 }, throwOnError: true });
+const { data: page } = await pepsList({ query: { status: ['Final'], sort: '-created', limit: 3 }, throwOnError: true });
 console.log(`${page.total} final PEPs; the newest:`);
 for (const pep of page.items) {
   console.log(`  PEP ${pep.number}: ${pep.title} (${pep.authors.join(', ')})`);

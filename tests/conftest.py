@@ -26,7 +26,6 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine  # noqa: E402
 from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 
-from app.auth import security  # noqa: E402
 from app.auth.sessions import start_session  # noqa: E402
 from app.config import get_settings, load_settings, normalise_database_url  # noqa: E402
 from app.db import get_engine, get_session, make_sessionmaker, session_scope  # noqa: E402
@@ -34,6 +33,7 @@ from app.main import app  # noqa: E402
 from app.peps.importer import BUNDLED_PEPS  # noqa: E402
 from app.reader import PostgresReader, Reader, SqliteReader, get_reader  # noqa: E402
 from app.startup import prepare_database  # noqa: E402
+from app.users import passwords  # noqa: E402
 from app.users.emails import email_skeleton  # noqa: E402
 from app.users.models import User  # noqa: E402
 
@@ -181,7 +181,7 @@ async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWOR
 @pytest.fixture(scope="session")
 def password_hash() -> str:
     # Argon2 is slow on purpose; hash the shared test password once.
-    return security.password_hash.hash(PASSWORD)
+    return passwords.password_hash.hash(PASSWORD)
 
 
 @pytest.fixture

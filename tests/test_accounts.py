@@ -21,12 +21,12 @@ from sqlmodel import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth import sessions
-from app.auth.models import AuthSession
-from app.auth.security import encode_token, password_fingerprint, verify_password
+from app.auth.security import encode_token
 from app.base import id_of, utcnow
 from app.config import get_settings, load_settings
 from app.db import create_engine_for
-from app.users.models import User
+from app.users.models import AuthSession, User
+from app.users.passwords import password_fingerprint, verify_password
 from tests.conftest import PASSWORD, sign_in
 from tests.servers import free_port
 

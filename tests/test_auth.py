@@ -6,8 +6,8 @@ import jwt
 import pytest
 from httpx import AsyncClient
 
-from app.auth import security
 from app.config import get_settings
+from app.users import passwords
 from tests.conftest import PASSWORD, sign_in
 
 
@@ -56,8 +56,8 @@ async def test_wrong_email_and_wrong_password_look_the_same(
 ) -> None:
     await make_user("known@example.com")
     verified: list[str] = []
-    real_verify = security.password_hash.verify
-    monkeypatch.setattr(security.password_hash, "verify", lambda pw, h: verified.append(h) or real_verify(pw, h))
+    real_verify = passwords.password_hash.verify
+    monkeypatch.setattr(passwords.password_hash, "verify", lambda pw, h: verified.append(h) or real_verify(pw, h))
     wrong_password = await sign_in(client, "known@example.com", "not the password")
     unknown_email = await sign_in(client, "nobody@example.com", "not the password")
     for response in (wrong_password, unknown_email):

@@ -10,18 +10,21 @@ from typing import Any, Literal
 import pytest
 from httpx import AsyncClient
 from pydantic import Field
-from sqlalchemy import Column, Integer, MetaData, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import Field as ModelField
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import pagination
-from app.authors import service as authors_service
-from app.base import utcnow
+from app import cursors
+from app.base import table_of, utcnow
+from app.cursors import _cursor_key, cursor_context
+from app.listing import Collection
 from app.notes.models import Note
-from app.pagination import Page, PageParams, _context, _cursor_key, page_statements, read_page
-from app.peps.models import PepListParams, PepPage
-from app.peps.service import pep_page_statements
+from app.pages import PAGE_FIELDS, Page, PageParams
+from app.peps import service as peps_service
+from app.peps.models import PEPS, PepListParams
 from app.reader import Reader, compiled_read
+from app.reads import read_page
 from tests.conftest import IS_POSTGRES, StatementCounter, driver_connection
 
 
@@ -165,43 +168,50 @@ async def test_walking_users_by_cursor(client: AsyncClient, superuser_headers: d
 
 
 # A nullable sort key with ties and NULLs, through the same machinery as every list.
-SCRATCH = Table("scratch_rank", MetaData(), Column("id", Integer, primary_key=True), Column("rank", Integer))
+class ScratchRank(SQLModel, table=True):
+    id: int = ModelField(primary_key=True)
+    rank: int | None = None
+
+
+SCRATCH = table_of(ScratchRank)
+SCRATCH.metadata.remove(SCRATCH)  # a table of this test's own: not the app's schema
 RANKS = [3, None, 1, 3, None, 2, 1, None, 3, 2, None, 1]
+
+
+class ScratchItem(SQLModel):
+    id: int
+    rank: int | None
 
 
 class ScratchParams(PageParams):
     sort: Literal["rank", "-rank"] = Field("rank")
 
 
-class ScratchPage(Page[dict]):
+class ScratchPage(Page[ScratchItem]):
     pass
 
 
 # The sort key as a column, and as an expression over it (as `lower(title)` sorts PEPs): both may be NULL.
-SCRATCH_KEYS = {"column": SCRATCH.c.rank, "expression": SCRATCH.c.rank * 2}
+SCRATCH_LISTS = {
+    key: Collection(ScratchRank, ScratchPage, ScratchParams, sorts={"rank": sort_key})
+    for key, sort_key in {"column": SCRATCH.c.rank, "expression": SCRATCH.c.rank * 2}.items()
+}
 
 
-def scratch_statements(key: str, sort: str, position: Any) -> Any:
-    count = select(func.count().label("total")).select_from(SCRATCH)
-    rows = select(SCRATCH.c.id, SCRATCH.c.rank)
-    return page_statements(rows, count, sort, {"rank": SCRATCH_KEYS[key]}, SCRATCH.c.id, position)
-
-
-@pytest.mark.parametrize("key", sorted(SCRATCH_KEYS))
+@pytest.mark.parametrize("key", sorted(SCRATCH_LISTS))
 @pytest.mark.parametrize("sort", ["rank", "-rank"])
 @pytest.mark.parametrize("limit", [1, 2, 5])
 async def test_nulls_sort_above_every_value_and_are_walked_once(
     connection: AsyncConnection, reader: Reader, key: str, sort: str, limit: int
 ) -> None:
-    await connection.run_sync(SCRATCH.metadata.create_all)
+    await connection.run_sync(SCRATCH.create)
     await connection.execute(SCRATCH.insert(), [{"id": i + 1, "rank": rank} for i, rank in enumerate(RANKS)])
     rows = [(rank, i + 1) for i, rank in enumerate(RANKS)]
     ascending = sorted(r for r in rows if r[0] is not None) + sorted(r for r in rows if r[0] is None)
     expected = list(reversed(ascending)) if sort.startswith("-") else ascending
 
     def read(cursor: str | None) -> Any:
-        params = ScratchParams(sort=sort, limit=limit, cursor=cursor)
-        return read_page(reader, ScratchPage, lambda position: scratch_statements(key, sort, position), params, {})
+        return read_page(reader, SCRATCH_LISTS[key], ScratchParams(sort=sort, limit=limit, cursor=cursor))
 
     page = await read(None)
     seen = list(page.items)
@@ -209,9 +219,9 @@ async def test_nulls_sort_above_every_value_and_are_walked_once(
         page = await read(page.next_cursor)
         assert page.total == len(RANKS)
         seen += page.items
-    assert [(item["rank"], item["id"]) for item in seen] == expected
+    assert [(item.rank, item.id) for item in seen] == expected
     # The columns the page statement adds (sort key, tiebreak, total) stay out of the items.
-    assert {frozenset(item) for item in seen} == {frozenset({"id", "rank"})}
+    assert {frozenset(item.model_dump()) for item in seen} == {frozenset({"id", "rank"})}
 
 
 async def test_next_cursor_is_null_exactly_on_the_last_page(client: AsyncClient) -> None:
@@ -352,8 +362,8 @@ async def test_a_cursor_is_bound_to_its_list(client: AsyncClient, superuser_head
 
 async def test_a_cursor_signed_with_another_key_is_422(client: AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
     cursor = (await client.get("/peps")).json()["next_cursor"]
-    other = pagination.get_settings().model_copy(update={"secret_key": "another-key-" + "x" * 40})
-    monkeypatch.setattr(pagination, "get_settings", lambda: other)
+    other = cursors.get_settings().model_copy(update={"secret_key": "another-key-" + "x" * 40})
+    monkeypatch.setattr(cursors, "get_settings", lambda: other)
     assert (await client.get("/peps", params={"cursor": cursor})).status_code == 422
 
 
@@ -374,10 +384,8 @@ async def test_a_cursor_signed_with_another_key_is_422(client: AsyncClient, monk
 async def test_a_signed_cursor_of_the_wrong_shape_is_422(client: AsyncClient, payload: Any) -> None:
     """Only this app signs cursors, but one from another release may not fit: a 422, never a 500."""
     raw = json.dumps(payload).encode()
-    context = _context(PepPage, PepListParams(), {})  # /peps's default list
-    signature = hmac.new(
-        _cursor_key(pagination.get_settings().secret_key), context + b"\n" + raw, hashlib.sha256
-    ).digest()
+    context = cursor_context("PEP", PepListParams().model_dump(mode="json", exclude=PAGE_FIELDS), {})  # /peps's default
+    signature = hmac.new(_cursor_key(cursors.get_settings().secret_key), context + b"\n" + raw, hashlib.sha256).digest()
     cursor = base64.urlsafe_b64encode(raw).rstrip(b"=").decode() + "." + base64.urlsafe_b64encode(signature).decode()
     response = await client.get("/peps", params={"cursor": cursor.rstrip("=")})
     assert response.status_code == 422, response.text
@@ -405,7 +413,7 @@ async def test_a_cursor_page_costs_one_statement(
 async def test_an_authors_detail_is_capped_with_a_link_to_all_their_peps(
     client: AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(authors_service, "PEPS_SHOWN", 4)
+    monkeypatch.setattr(peps_service, "PEPS_SHOWN", 4)
     busiest = (await client.get("/authors", params={"sort": "-pep_count", "limit": 1})).json()["items"][0]
     detail = (await client.get(f"/authors/{busiest['id']}")).json()
     assert detail["pep_count"] == busiest["pep_count"] > 4
@@ -428,7 +436,7 @@ async def test_an_authors_detail_is_capped_with_a_link_to_all_their_peps(
 )
 async def test_a_cursor_page_seeks_an_index_for_every_sort(connection: AsyncConnection, sort: str, index: str) -> None:
     """A deep page costs what the first does only if the database seeks past the cursor instead of scanning to it."""
-    statement, _ = pep_page_statements(frozenset(), sort, "after")
+    statement, _ = PEPS.page_statements(frozenset(), sort, "after")
     compiled = compiled_read(statement, connection.dialect)
     key = {"number": 500, "title": "m", "created": date(2010, 1, 1)}[sort.removeprefix("-")]
     arguments = compiled.arguments({"after_key": key, "after_tiebreak": 500, "limit": 21})

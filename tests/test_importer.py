@@ -24,13 +24,20 @@ from app.config import load_settings
 from app.db import create_engine_for, make_sessionmaker, session_scope
 from app.peps import importer
 from app.peps.importer import BUNDLED_PEPS, PepDataError, import_peps, parse_feed, read_source, split_authors
-from app.peps.models import Pep
-from app.peps.service import get_pep
+from app.peps.models import PEPS, Pep, PepDetail
 from app.reader import SessionReader
+from app.reads import read_one
 from app.startup import prepare_database
 from tests.conftest import IS_POSTGRES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+async def stored_pep(session: AsyncSession, number: int) -> PepDetail:
+    """The PEP as the API reads it, inside the test's transaction."""
+    detail = await read_one(SessionReader(session), PEPS, number)
+    assert isinstance(detail, PepDetail)
+    return detail
 
 
 def bundled_feed() -> dict:
@@ -42,12 +49,12 @@ async def count(session: AsyncSession, model: type) -> int:
 
 
 async def test_second_import_changes_nothing(session: AsyncSession) -> None:
-    before = (await get_pep(SessionReader(session), 8)).updated_at
+    before = (await stored_pep(session, 8)).updated_at
     report = await import_peps(session, parse_feed(read_source(BUNDLED_PEPS), "bundled"))
     assert (report.created, report.updated, report.authors_created) == (0, 0, 0)
     assert report.unchanged == len(bundled_feed())
     assert report.summary().startswith("Nothing to change")
-    assert (await get_pep(SessionReader(session), 8)).updated_at == before
+    assert (await stored_pep(session, 8)).updated_at == before
 
 
 async def test_changes_in_the_feed_are_applied(session: AsyncSession) -> None:
@@ -59,10 +66,10 @@ async def test_changes_in_the_feed_are_applied(session: AsyncSession) -> None:
     report = await import_peps(session, parse_feed(json.dumps(feed), "changed"))
     assert (report.created, report.updated, report.authors_created) == (1, 3, 1)
     assert report.peps_in_database == len(feed)
-    assert (await get_pep(SessionReader(session), 8)).title == "Style Guide, revised"
-    assert (await get_pep(SessionReader(session), 1)).status == "Withdrawn"
-    assert (await get_pep(SessionReader(session), 20)).authors == ["Tim Peters", "A. New Author"]
-    assert (await get_pep(SessionReader(session), 9999)).authors == feed["8"]["author_names"]
+    assert (await stored_pep(session, 8)).title == "Style Guide, revised"
+    assert (await stored_pep(session, 1)).status == "Withdrawn"
+    assert (await stored_pep(session, 20)).authors == ["Tim Peters", "A. New Author"]
+    assert (await stored_pep(session, 9999)).authors == feed["8"]["author_names"]
 
 
 @pytest.mark.parametrize(
@@ -108,7 +115,7 @@ async def test_a_feed_larger_than_a_statement_can_carry_imports(session: AsyncSe
     report = await import_peps(session, parse_feed(json.dumps(feed), "bulk"))
     assert (report.created, report.updated, report.authors_created) == (33_000, 0, 97)
     assert report.peps_in_database == peps_before + 33_000
-    assert (await get_pep(SessionReader(session), 42_999)).authors == ["Bulk Author 28", "Guido van Rossum"]
+    assert (await stored_pep(session, 42_999)).authors == ["Bulk Author 28", "Guido van Rossum"]
     again = await import_peps(session, parse_feed(json.dumps(feed), "bulk"))
     assert (again.created, again.updated, again.unchanged) == (0, 0, 33_000)
 
@@ -386,7 +393,7 @@ async def test_failure_after_writing_leaves_nothing_behind(
         async with session_scope(make_sessionmaker(connection, join_transaction_mode="create_savepoint")) as writer:
             await import_peps(writer, parse_feed(json.dumps(feed), "feed"))
     assert (await count(session, Pep), await count(session, Author)) == (peps_before, authors_before)
-    assert (await get_pep(SessionReader(session), 8)).title == bundled_feed()["8"]["title"]
+    assert (await stored_pep(session, 8)).title == bundled_feed()["8"]["title"]
 
 
 async def test_verification_counts_links_as_well_as_peps(session: AsyncSession) -> None:

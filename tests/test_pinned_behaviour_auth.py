@@ -8,11 +8,11 @@ import pytest
 from httpx import AsyncClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.auth import security
 from app.auth.sessions import start_session
 from app.config import get_settings
 from app.main import app
-from app.pagination import MAX_ID
+from app.pages import MAX_ID
+from app.users import passwords
 from app.users.emails import email_skeleton
 from app.users.models import User
 from tests.conftest import PASSWORD
@@ -146,8 +146,8 @@ async def test_password_hashes_run_one_at_a_time(monkeypatch: pytest.MonkeyPatch
         running -= 1
         return f"hashed {password}"
 
-    monkeypatch.setattr(security.password_hash, "hash", slow_hash)
-    hashes = await asyncio.gather(*(security.hash_password(f"password {i}") for i in range(4)))
+    monkeypatch.setattr(passwords.password_hash, "hash", slow_hash)
+    hashes = await asyncio.gather(*(passwords.hash_password(f"password {i}") for i in range(4)))
     assert hashes == [f"hashed password {i}" for i in range(4)]
     assert most == 1
 

@@ -13,11 +13,12 @@ from httpx import ASGITransport, AsyncClient
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.auth import rate_limits, security
+from app.auth import rate_limits
 from app.auth.models import RateLimitCounter
 from app.auth.rate_limits import RedisRateLimiter, account_key, get_limits
 from app.config import ConfigError, get_settings, load_settings
 from app.main import app
+from app.users import passwords
 from tests.conftest import PASSWORD, fresh_database, sign_in
 from tests.servers import SUPERUSER, running_app
 
@@ -53,8 +54,8 @@ def limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every Argon2 verification the app runs."""
     verified: list[str] = []
-    real_verify = security.password_hash.verify
-    monkeypatch.setattr(security.password_hash, "verify", lambda pw, h: verified.append(h) or real_verify(pw, h))
+    real_verify = passwords.password_hash.verify
+    monkeypatch.setattr(passwords.password_hash, "verify", lambda pw, h: verified.append(h) or real_verify(pw, h))
     return verified
 
 

@@ -11,8 +11,8 @@ import pytest
 from httpx import AsyncClient
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app.auth import security
 from app.config import DEFAULT_FORWARDED_ALLOW_IPS, get_settings
+from app.users import passwords
 from tests.conftest import IS_POSTGRES, PASSWORD, StatementCounter, sign_in
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -190,8 +190,10 @@ async def test_a_taken_email_costs_sign_up_as_much_as_a_free_one(
     """A quick 409 told an attacker which addresses have accounts: both answers now hash the password."""
     await make_user("taken@example.com")
     hashed: list[str] = []
-    real_hash = security.password_hash.hash
-    monkeypatch.setattr(security.password_hash, "hash", lambda password: hashed.append(password) or real_hash(password))
+    real_hash = passwords.password_hash.hash
+    monkeypatch.setattr(
+        passwords.password_hash, "hash", lambda password: hashed.append(password) or real_hash(password)
+    )
     taken = await client.post("/auth/register", json={"email": "taken@example.com", "password": PASSWORD})
     free = await client.post("/auth/register", json={"email": "free@example.com", "password": PASSWORD})
     assert (taken.status_code, free.status_code) == (409, 201)

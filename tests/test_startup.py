@@ -11,12 +11,12 @@ from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.auth.security import verify_password
 from app.config import load_settings
 from app.db import create_engine_for
 from app.peps.models import Pep
 from app.startup import SchemaOutOfDateError, head_revision, prepare_database
 from app.users.models import User
+from app.users.passwords import verify_password
 from tests.conftest import IS_POSTGRES
 from tests.servers import app_environment, free_port, running_app
 

@@ -1,28 +1,11 @@
-"""Sign-in sessions, rate-limit counters, and the schemas of the /auth routes."""
+"""Rate-limit counters, and the schemas of the /auth routes."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import StringConstraints
 from sqlmodel import Field, SQLModel
 
-from app.base import NEVER_REUSE_IDS, UTCDateTime, utcnow
 from app.users.models import Email, Password
-
-
-class AuthSession(SQLModel, table=True):
-    """One sign-in on one device. Access tokens name it, so deleting the row signs that device out."""
-
-    __tablename__ = "auth_session"
-    __table_args__ = NEVER_REUSE_IDS
-
-    id: int | None = Field(default=None, primary_key=True)
-    # ON DELETE CASCADE: deleting a user ends every session of theirs.
-    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
-    # Which refresh token is current: each refresh moves it on; an older one coming back means theft.
-    refresh_generation: int = 0
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
 class RateLimitCounter(SQLModel, table=True):

@@ -10,13 +10,14 @@ from app.auth import mail, sessions
 from app.auth.dependencies import UNAUTHORIZED, CurrentSession
 from app.auth.models import Accepted, PasswordResetConfirm, PasswordResetRequest, RefreshRequest, TokenPair
 from app.auth.rate_limits import account_key, check_rate_limits, client_address, forget_attempts, get_limits
-from app.auth.security import decode_token, encode_token, parse_id, password_fingerprint
+from app.auth.security import decode_token, encode_token, parse_id
 from app.config import get_settings
 from app.db import SessionDep
 from app.responses import UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
 from app.users import service
 from app.users.emails import normalise_email
 from app.users.models import UserPublic, UserRegister
+from app.users.passwords import password_fingerprint
 
 TOO_MANY: Responses = {
     429: error_response(

@@ -1,61 +1,26 @@
-"""Password hashing (Argon2 through pwdlib) and the signed tokens (JWT through PyJWT) sign-in hands out.
+"""The signed tokens (JWT through PyJWT) sign-in hands out.
 
 Three kinds of token share the signing key, so each carries `typ` and is accepted only where its
 kind belongs: `access` (short-lived, names a session), `refresh` (long-lived, one use), `reset`
 (emailed, valid until the password changes or it expires).
 """
 
-import asyncio
-import hashlib
 import re
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import jwt
-from pwdlib import PasswordHash
 
 from app.base import utcnow
 from app.config import Settings
-from app.pagination import MAX_ID
+from app.pages import MAX_ID
 
 ALGORITHM = "HS256"
-password_hash = PasswordHash.recommended()
-
-# Checked when an email is unknown, so that a wrong email costs as much time as a wrong password.
-_DUMMY_HASH = password_hash.hash("not-a-real-password")
 
 # Ids are positive 32-bit integers; anything else in a token is a forgery and must not reach the database.
 _ID = re.compile(r"[1-9][0-9]{0,9}")
 
 TokenKind = Literal["access", "refresh", "reset"]
-T = TypeVar("T")
-
-
-# Argon2 is slow on purpose (a third of a second here) and spreads each hash over several threads of its
-# own. Run off the event loop, one at a time: a burst of sign-ins then queues here, instead of starving
-# the event loop (and every other request) of the CPU. Nothing holds a database connection meanwhile.
-_HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="argon2")
-
-
-async def _hashing(work: Callable[..., T], *args: Any) -> T:
-    return await asyncio.get_running_loop().run_in_executor(_HASHING, work, *args)
-
-
-async def hash_password(password: str) -> str:
-    return await _hashing(password_hash.hash, password)
-
-
-async def verify_password(password: str, hashed: str | None) -> bool:
-    """Check a password; with `hashed=None` (no such user) do the same work and answer False."""
-    matches = await _hashing(password_hash.verify, password, hashed or _DUMMY_HASH)
-    return matches and hashed is not None
-
-
-def password_fingerprint(hashed_password: str) -> str:
-    """Changes whenever the password does (a new hash has a new salt): binds a reset token to one password."""
-    return hashlib.sha256(hashed_password.encode()).hexdigest()[:32]
 
 
 def encode_token(kind: TokenKind, lifetime: timedelta, settings: Settings, **claims: Any) -> str:

@@ -11,13 +11,13 @@ from sqlalchemy import bindparam, delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.auth.models import AuthSession, TokenPair
+from app.auth.models import TokenPair
 from app.auth.security import decode_token, encode_token, parse_id
 from app.base import id_of, table_of, utcnow
 from app.config import Settings
-from app.pagination import MAX_ID
+from app.pages import MAX_ID
 from app.reader import Reader
-from app.users.models import User
+from app.users.models import AuthSession, User
 
 
 @dataclass(frozen=True)
@@ -121,12 +121,4 @@ async def end_session(session: AsyncSession, session_id: int, only_before_genera
     statement = delete(AuthSession).where(col(AuthSession.id) == session_id)
     if only_before_generation is not None:
         statement = statement.where(col(AuthSession.refresh_generation) > only_before_generation)
-    await session.exec(statement)
-
-
-async def end_all_sessions(session: AsyncSession, user_id: int, keep: int | None = None) -> None:
-    """Sign a user out everywhere (but the session `keep`, when they changed their own password)."""
-    statement = delete(AuthSession).where(col(AuthSession.user_id) == user_id)
-    if keep is not None:
-        statement = statement.where(col(AuthSession.id) != keep)
     await session.exec(statement)

@@ -1,15 +1,15 @@
-"""Author tables and API schemas."""
+"""Authors: the people PEPs name. They know nothing of PEPs but their count (app/peps builds on this)."""
 
-from typing import TYPE_CHECKING, Literal
+from typing import Annotated, Literal
 
-from sqlmodel import Field, Relationship, SQLModel
+from pydantic import StringConstraints
+from sqlmodel import Field, SQLModel
 
-from app.base import Timestamps
-from app.pagination import Page, PageParams
-from app.peps.models import AuthorName, PepSummary
+from app.base import NEVER_REUSE_IDS, Timestamps
+from app.listing import Collection, Search
+from app.pages import Page, PageParams
 
-if TYPE_CHECKING:
-    from app.peps.models import PepAuthorLink
+AuthorName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 class AuthorBase(SQLModel):
@@ -18,21 +18,25 @@ class AuthorBase(SQLModel):
 
 class Author(Timestamps, AuthorBase, table=True):
     __tablename__ = "author"
+    # A deleted author's id is never given to a new one: `/peps?author_id=` keeps meaning the same person.
+    __table_args__ = NEVER_REUSE_IDS
 
     id: int | None = Field(default=None, primary_key=True)
     # Kept by triggers on pep_author (app.search): sorting by it reads an index, not every link.
     pep_count: int = Field(default=0, index=True, sa_column_kwargs={"server_default": "0"})
-    pep_links: list["PepAuthorLink"] = Relationship(back_populates="author", sa_relationship_kwargs={"lazy": "raise"})
 
 
 class AuthorCreate(AuthorBase):
-    model_config = {"json_schema_extra": {"examples": [{"name": "Grace Hopper"}]}}
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{"name": "Grace Hopper"}]}}
 
 
 class AuthorUpdate(SQLModel):
     """An author's only editable field is the name, so a rename must send it."""
 
-    model_config = {"json_schema_extra": {"examples": [{"name": "Guido van Rossum (BDFL emeritus)"}]}}
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"name": "Guido van Rossum (BDFL emeritus)"}]},
+    }
 
     name: AuthorName
 
@@ -40,19 +44,7 @@ class AuthorUpdate(SQLModel):
 class AuthorSummary(SQLModel):
     id: int
     name: str
-    pep_count: int
-
-
-class AuthorDetail(SQLModel):
-    id: int
-    name: str
     pep_count: int = Field(description="How many PEPs the author is on.")
-    peps: list[PepSummary] = Field(
-        description="The author's PEPs, lowest numbers first: at most 100; `all_peps` pages through every one."
-    )
-    all_peps: str = Field(
-        description="The path of the list of all the author's PEPs, to filter, sort and page: `/peps?author_id=`."
-    )
 
 
 class AuthorPage(Page[AuthorSummary]):
@@ -66,3 +58,12 @@ class AuthorListParams(PageParams):
     sort: Literal["name", "-name", "pep_count", "-pep_count"] = Field(
         "name", description="Sort key; a leading `-` sorts descending."
     )
+
+
+AUTHORS = Collection(
+    Author,
+    AuthorPage,
+    AuthorListParams,
+    filters={"q": Search(Author.id, "author_search", Author.name)},
+    sorts={"name": Author.name, "pep_count": Author.pep_count},
+)

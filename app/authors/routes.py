@@ -1,4 +1,8 @@
-"""HTTP routes for authors: thin wrappers over app.authors.service."""
+"""HTTP routes for authors: reads run on the declared `AUTHORS`, writes through app.authors.service.
+
+An author's own page lists their PEPs, so it is made by app.peps.service (app/authors knows nothing of
+PEPs; routes, the outermost layer, may use both).
+"""
 
 from typing import Annotated
 
@@ -6,11 +10,13 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from app.auth.dependencies import SUPERUSER_ONLY, require_superuser
 from app.authors import service
-from app.authors.models import AuthorCreate, AuthorDetail, AuthorListParams, AuthorPage, AuthorSummary, AuthorUpdate
-from app.base import id_of
+from app.authors.models import AUTHORS, AuthorCreate, AuthorListParams, AuthorPage, AuthorSummary, AuthorUpdate
 from app.db import SessionDep
-from app.pagination import MAX_ID
-from app.reader import ReaderDep, SessionReader
+from app.pages import MAX_ID
+from app.peps.models import AuthorDetail
+from app.peps.service import read_author_detail
+from app.reader import SessionReader
+from app.reads import ReadDep, json_response
 from app.responses import UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
 
 router = APIRouter(prefix="/authors", tags=["authors"], responses=UNAVAILABLE | UNREADABLE_BODY)
@@ -22,16 +28,22 @@ NAME_TAKEN: Responses = {
 }
 
 
-@router.get("", operation_id="authors-list", summary="List authors")
-async def list_authors(reader: ReaderDep, params: Annotated[AuthorListParams, Query()]) -> AuthorPage:
+@router.get("", operation_id="authors-list", summary="List authors", response_model=AuthorPage)
+async def list_authors(read: ReadDep, params: Annotated[AuthorListParams, Query()]) -> Response:
     """Authors with how many PEPs each wrote; search by name, sort by name or PEP count."""
-    return await service.list_authors(reader, params)
+    return await read.page(AUTHORS, params)
 
 
-@router.get("/{author_id}", operation_id="authors-get", summary="Get one author", responses=NOT_FOUND)
-async def get_author(reader: ReaderDep, author_id: AuthorIdPath) -> AuthorDetail:
+@router.get(
+    "/{author_id}",
+    operation_id="authors-get",
+    summary="Get one author",
+    response_model=AuthorDetail,
+    responses=NOT_FOUND,
+)
+async def get_author(read: ReadDep, author_id: AuthorIdPath) -> Response:
     """One author, how many PEPs they wrote and the first 100 by number; `all_peps` links to every one."""
-    return await service.get_author_detail(reader, author_id)
+    return json_response(await read_author_detail(read.reader, author_id))
 
 
 @router.post(
@@ -46,7 +58,7 @@ async def create_author(session: SessionDep, data: AuthorCreate, response: Respo
     """Add an author who has no PEP yet."""
     author = await service.create_author(session, data)
     response.headers["Location"] = f"/authors/{author.id}"
-    return AuthorSummary(id=id_of(author), name=author.name, pep_count=0)
+    return AuthorSummary.model_validate(author)
 
 
 @router.patch(
@@ -59,7 +71,7 @@ async def create_author(session: SessionDep, data: AuthorCreate, response: Respo
 async def update_author(session: SessionDep, author_id: AuthorIdPath, data: AuthorUpdate) -> AuthorDetail:
     """Change an author's name everywhere it appears."""
     await service.update_author(session, author_id, data)
-    return await service.get_author_detail(SessionReader(session), author_id)
+    return await read_author_detail(SessionReader(session), author_id)
 
 
 @router.delete(

@@ -32,7 +32,14 @@ SNAPSHOT_RELATIVE_PATH = SNAPSHOT_PATH.relative_to(PROJECT_ROOT)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 TYPES = ("str", "text", "int", "float", "bool", "date", "datetime", "ref")
-MODIFIERS = ("optional", "unique", "index")
+MODIFIERS = ("optional", "unique", "index", "contains", "min=N", "max=N")
+# The kinds of field a bound applies to: a value for numbers, a length for text.
+BOUNDED = {
+    "int": ("ge", "le"),
+    "float": ("ge", "le"),
+    "str": ("min_length", "max_length"),
+    "text": ("min_length", "max_length"),
+}
 # Field names the generated code itself uses: the row's keys, the owner, and the list's query parameters.
 RESERVED_FIELDS = {
     "id",
@@ -54,20 +61,11 @@ TEMPLATE_LOCALS = {
     "data",
     "values",
     "changes",
-    "columns",
-    "conditions",
-    "row",
-    "found",
-    "reader",
+    "read",
     "params",
     "response",
     "owner",
     "user",
-    "statements",
-    "sortable",
-    "filters",
-    "name",
-    "condition",
     "service",
     "router",
     "item",
@@ -76,8 +74,9 @@ TEMPLATE_LOCALS = {
     "writer",
     "create",
     "client",
+    "load",
+    "save",
 }
-INT_BOUNDS = "ge=-2_147_483_648, le=2_147_483_647"
 
 
 class GeneratorError(Exception):
@@ -113,6 +112,9 @@ class FieldSpec:
     optional: bool = False
     unique: bool = False
     index: bool = False
+    contains: bool = False
+    minimum: str | None = None
+    maximum: str | None = None
     reference: Reference | None = None
     column: str = ""
     annotation: str = ""
@@ -120,17 +122,33 @@ class FieldSpec:
     update_annotation: str = ""
     update_field_args: str = ""
     filters: list[dict[str, str]] = field(default_factory=list)
-    sort_expression: str | None = None
+    # How the list sorts by it: "column", "lower" (text, in any case), or None (long text is not sortable).
+    sort: str | None = None
 
     def sample(self, i: int) -> Any:
-        """The i-th of three distinct valid values (0, 1, 2), as JSON; the first is the docs' example."""
+        """The i-th of three valid values (0, 1, 2), as JSON, distinct where the bounds leave room; the first is
+        the docs' example."""
         if self.reference is not None:
             return self.reference.examples[i]
+        if self.kind in ("int", "float"):
+            step = 1 if self.kind == "int" else 0.5
+            low = float(self.minimum) if self.minimum is not None else None
+            high = float(self.maximum) if self.maximum is not None else None
+            start = low if low is not None else (min(1, high - 2 * step) if high is not None else 1)
+            value = start + i * step
+            value = min(value, high) if high is not None else value
+            return int(value) if self.kind == "int" else value
+        if self.kind in ("str", "text"):
+            texts = (
+                [f"{self.name} {word}" for word in ("one", "two", "three")]
+                if self.kind == "str"
+                else [f"Some longer text for {self.name}, number {n}." for n in ("one", "two", "three")]
+            )
+            shortest, longest = int(self.minimum or 1), int(self.maximum or 10_000)
+            if max(len(text) for text in texts) > longest:
+                texts = [letter * shortest for letter in "abc"]  # as short as allowed, still distinct
+            return texts[i].ljust(shortest, ".")
         return {
-            "str": [f"{self.name} {word}" for word in ("one", "two", "three")][i],
-            "text": [f"Some longer text for {self.name}, number {n}." for n in ("one", "two", "three")][i],
-            "int": [1, 2, 3][i],
-            "float": [1.5, 2.5, 3.5][i],
             "bool": [True, False, True][i],
             "date": ["2026-11-25", "2026-11-26", "2026-11-27"][i],
             "datetime": ["2026-11-25T12:00:00Z", "2026-11-26T12:00:00Z", "2026-11-27T12:00:00Z"][i],
@@ -170,8 +188,16 @@ class ResourceSpec:
         return self.plural.replace("_", "-")
 
     @property
+    def collection(self) -> str:
+        """The name of the resource's Collection: VENUES, READING_LISTS."""
+        return self.plural.upper()
+
+    @property
     def class_names(self) -> list[str]:
-        return [self.cls + suffix for suffix in ("", "Base", "Create", "Update", "Public", "Page", "ListParams")]
+        names = [
+            self.cls + suffix for suffix in ("", "Base", "Create", "Update", "Public", "Page", "ListParams", "Sort")
+        ]
+        return [*names, self.collection]
 
     @property
     def unique_fields(self) -> list[FieldSpec]:
@@ -192,7 +218,7 @@ class ResourceSpec:
 
     @property
     def sortable(self) -> list[FieldSpec]:
-        return [f for f in self.fields if f.sort_expression is not None]
+        return [f for f in self.fields if f.sort is not None]
 
 
 def plural_of(snake: str) -> str:
@@ -247,31 +273,73 @@ def parse_field(raw: str) -> FieldSpec:
             )
         spec.reference = REFERENCES[target]
     for modifier in rest:
-        if modifier not in MODIFIERS:
-            raise GeneratorError(f"field {raw!r} has an unknown modifier {modifier!r}; they are {', '.join(MODIFIERS)}")
-        if getattr(spec, modifier):
-            raise GeneratorError(f"field {raw!r} repeats the modifier {modifier!r}")
-        setattr(spec, modifier, True)
+        parse_modifier(spec, modifier, raw)
     if spec.kind == "bool" and spec.unique:
         raise GeneratorError(f"field {raw!r}: a yes/no field cannot be unique (only two rows could exist)")
+    if spec.contains and spec.kind != "str":
+        raise GeneratorError(f"field {raw!r}: only a str field takes `contains` (text is searched by `q` already)")
+    if spec.minimum is not None and spec.maximum is not None and float(spec.minimum) > float(spec.maximum):
+        raise GeneratorError(f"field {raw!r}: min={spec.minimum} is larger than max={spec.maximum}")
     describe_field(spec)
     return spec
 
 
+def parse_modifier(spec: FieldSpec, modifier: str, raw: str) -> None:
+    bound = re.fullmatch(r"(min|max)=(.*)", modifier)
+    if bound is None:
+        if modifier not in MODIFIERS:
+            known = ", ".join(MODIFIERS)
+            raise GeneratorError(f"field {raw!r} has an unknown modifier {modifier!r}; they are {known}")
+        if getattr(spec, modifier):
+            raise GeneratorError(f"field {raw!r} repeats the modifier {modifier!r}")
+        setattr(spec, modifier, True)
+        return
+    which, value = bound.groups()
+    attribute = "minimum" if which == "min" else "maximum"
+    if spec.kind not in BOUNDED:
+        raise GeneratorError(f"field {raw!r}: {which}= applies to int, float (values), str and text (lengths)")
+    number = r"-?\d+" if spec.kind == "int" else r"-?\d+(\.\d+)?" if spec.kind == "float" else r"\d+"
+    if not re.fullmatch(number, value) or (spec.kind in ("str", "text") and int(value) < 1):
+        what = {
+            "int": "a whole number",
+            "float": "a number",
+            "str": "a length of 1 or more",
+            "text": "a length of 1 or more",
+        }
+        raise GeneratorError(f"field {raw!r}: {which}= must be {what[spec.kind]}, not {value!r}")
+    if getattr(spec, attribute) is not None:
+        raise GeneratorError(f"field {raw!r} repeats the modifier '{which}='")
+    setattr(spec, attribute, value)
+
+
+# The widest each kind of field may be, where its column sets a limit: 32-bit integers, text columns.
+DEFAULT_BOUNDS = {
+    "int": ("-2_147_483_648", "2_147_483_647"),
+    "str": ("1", "200"),
+    "text": ("1", "10_000"),
+}
+
+
 def describe_field(spec: FieldSpec) -> None:
-    """Fill in the annotations, Field() arguments, filters and sort key the templates write for a field."""
+    """Fill in the annotations, Field() arguments, filters and sort the templates write for a field."""
     ref = spec.reference
     spec.column = f"{spec.name}_{ref.key}" if ref else spec.name
-    base, args = {
-        "str": ("str", "min_length=1, max_length=200"),
-        "text": ("str", "min_length=1, max_length=10_000"),
-        "int": ("StrictInt", INT_BOUNDS),
-        "float": ("StrictFiniteFloat", ""),
-        "bool": ("StrictBool", ""),
-        "date": ("IsoDate", ""),
-        "datetime": ("IsoDateTime", ""),
-        "ref": ("StrictInt", ref.bounds if ref else ""),
+    base = {
+        "str": "str",
+        "text": "str",
+        "int": "StrictInt",
+        "float": "StrictFiniteFloat",
+        "bool": "StrictBool",
+        "date": "IsoDate",
+        "datetime": "IsoDateTime",
+        "ref": "StrictInt",
     }[spec.kind]
+    value_args = ref.bounds if ref else ""
+    if spec.kind in BOUNDED:
+        low_name, high_name = BOUNDED[spec.kind]
+        low, high = DEFAULT_BOUNDS.get(spec.kind, (None, None))
+        low, high = spec.minimum or low, spec.maximum or high
+        value_args = ", ".join(f"{n}={v}" for n, v in ((low_name, low), (high_name, high)) if v is not None)
     column_args = ["sa_type=UTCDateTime"] if spec.kind == "datetime" else []
     if ref:
         # The referenced row going deletes this one (SET NULL for an optional reference), in the database itself.
@@ -280,57 +348,48 @@ def describe_field(spec: FieldSpec) -> None:
     if spec.index or ref:
         column_args.append("index=True")
     spec.annotation = f"{base} | None" if spec.optional else base
-    spec.update_annotation = spec.annotation
-    value_args = ", ".join(a for a in (args,) if a)
-    all_args = ", ".join(a for a in ([value_args] if value_args else []) + column_args)
+    # PATCH may leave any field out; a NOT NULL one may not be sent as null (`X | MISSING`, no None).
+    spec.update_annotation = spec.annotation if spec.optional else f"{base} | MISSING"
     default = "default=None, " if spec.optional else ""
-    spec.field_args = f"{default}{all_args}".rstrip(", ")
-    spec.update_field_args = f"default=None, {value_args}".rstrip(", ")
-    spec.filters = list(filters_for(spec, base, value_args))
-    if not spec.optional and spec.kind != "text":
-        # Optional fields are not sortable: the databases put NULLs at opposite ends.
-        spec.sort_expression = f"func.lower(columns.{spec.column})" if spec.kind == "str" else f"columns.{spec.column}"
+    spec.field_args = ", ".join(a for a in (f"{default}{value_args}".rstrip(", "), *column_args) if a)
+    update_default = "default=None" if spec.optional else "default=MISSING"
+    spec.update_field_args = ", ".join(a for a in (update_default, value_args) if a)
+    spec.filters = filters_for(spec, base, value_args)
+    # Long text is searched (`q`), not sorted; text sorts as people read it, in any case.
+    spec.sort = None if spec.kind == "text" else "lower" if spec.kind == "str" else "column"
 
 
 def filters_for(spec: FieldSpec, base: str, value_args: str) -> list[dict[str, str]]:
-    """The list's query parameters for one field: name, annotation, Field() arguments, WHERE condition."""
+    """The list's query parameters for one field: name, annotation, Field() arguments, and the shared filter."""
     what = spec.name.replace("_", " ")
-    lenient = {"StrictInt": "int", "StrictBool": "bool", "StrictFiniteFloat": "FiniteFloat"}.get(base, base)
     # Query strings are text: the strict body types would refuse every value, so filters take the lenient ones.
-    args = value_args
+    lenient = {"StrictInt": "int", "StrictBool": "bool", "StrictFiniteFloat": "FiniteFloat"}.get(base, base)
 
-    def one(name: str, condition: str, description: str) -> dict[str, str]:
+    def one(name: str, kind: str, description: str, args: str = value_args) -> dict[str, str]:
         field_args = ", ".join(a for a in ("None", args, f'description="{description}"') if a)
-        return {"name": name, "annotation": f"{lenient} | None", "args": field_args, "condition": condition}
+        return {"name": name, "annotation": f"{lenient} | None", "args": field_args, "kind": kind}
 
-    column = f"columns.{spec.column}"
     if spec.kind in ("str", "bool", "ref"):
-        return [one(spec.column, f'{column} == bindparam("{spec.column}")', f"Only those whose {what} is this.")]
+        found = [one(spec.column, "Equals", f"Only those whose {what} is this.")]
+        if spec.contains:
+            found.append(
+                one(
+                    f"{spec.name}_contains",
+                    "Contains",
+                    f"Only those whose {what} contains this (any case).",
+                    "min_length=1, max_length=200",
+                )
+            )
+        return found
     if spec.kind in ("int", "float"):
         return [
-            one(
-                f"min_{spec.name}",
-                f'{column} >= bindparam("min_{spec.name}")',
-                f"Only those whose {what} is at least this.",
-            ),
-            one(
-                f"max_{spec.name}",
-                f'{column} <= bindparam("max_{spec.name}")',
-                f"Only those whose {what} is at most this.",
-            ),
+            one(f"min_{spec.name}", "AtLeast", f"Only those whose {what} is at least this."),
+            one(f"max_{spec.name}", "AtMost", f"Only those whose {what} is at most this."),
         ]
     if spec.kind in ("date", "datetime"):
         return [
-            one(
-                f"{spec.name}_after",
-                f'{column} >= bindparam("{spec.name}_after")',
-                f"Only those whose {what} is on or after this.",
-            ),
-            one(
-                f"{spec.name}_before",
-                f'{column} <= bindparam("{spec.name}_before")',
-                f"Only those whose {what} is on or before this.",
-            ),
+            one(f"{spec.name}_after", "AtLeast", f"Only those whose {what} is on or after this."),
+            one(f"{spec.name}_before", "AtMost", f"Only those whose {what} is on or before this."),
         ]
     return []  # text: searched by `q`
 
@@ -369,10 +428,9 @@ def table_names() -> set[str]:
     return set(SQLModel.metadata.tables)
 
 
-def build_spec(
-    name: str, raw_fields: list[str], owned: bool, root: Path = PROJECT_ROOT, plural: str | None = None
-) -> ResourceSpec:
-    """Parse and check everything; raise GeneratorError naming the first problem. Writes nothing."""
+def describe_resource(name: str, raw_fields: list[str], owned: bool, plural: str | None = None) -> ResourceSpec:
+    """Parse the name and fields and check them against each other; raise GeneratorError naming the first
+    problem. Looks at nothing in the project (build_spec does)."""
     cls, snake = parse_name(name)
     if plural is not None and not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", plural):
         raise GeneratorError(f"--plural {plural!r} is not allowed: use lower-case letters, digits and _")
@@ -401,14 +459,23 @@ def build_spec(
             flt["args"] = flt["args"].replace("Only those", f"Only {resource.human_plural}")
     if snake in TEMPLATE_LOCALS:
         raise GeneratorError(f"{name!r} would be the name {snake!r}, which the generated code uses for something else")
+    return resource
 
+
+def build_spec(
+    name: str, raw_fields: list[str], owned: bool, root: Path = PROJECT_ROOT, plural: str | None = None
+) -> ResourceSpec:
+    """Parse and check everything, the project's names included; raise GeneratorError naming the first problem.
+    Writes nothing."""
+    resource = describe_resource(name, raw_fields, owned, plural)
+    cls, snake, plural = resource.cls, resource.snake, resource.plural
     if (root / "app" / plural).exists() or (root / "app" / f"{plural}.py").exists():
         raise GeneratorError(f"app/{plural} already exists: is there {resource.article} {cls} resource already?")
     for module in (snake, plural):
         if (root / "app" / module).exists() or (root / "app" / f"{module}.py").exists():
             raise GeneratorError(f"the app already has a module app/{module}; choose another name")
-    if (root / "tests" / f"test_{plural}.py").exists():
-        raise GeneratorError(f"tests/test_{plural}.py already exists; choose another name")
+    if (root / "tests" / plural).exists():
+        raise GeneratorError(f"tests/{plural} already exists; choose another name")
     if snake in table_names():
         raise GeneratorError(f"a table named {snake!r} already exists; choose another name")
     used = names_the_app_uses(root)
@@ -496,12 +563,12 @@ def with_router_included(text: str, resource: ResourceSpec) -> str:
 
 def plan(resource: ResourceSpec, root: Path = PROJECT_ROOT) -> Plan:
     package = root / "app" / resource.plural
-    new = {package / "__init__.py": ""}
+    new = {package / "__init__.py": "", root / "tests" / resource.plural / "__init__.py": ""}
     for path, template in (
         (package / "models.py", "models.py.mako"),
         (package / "service.py", "service.py.mako"),
         (package / "routes.py", "routes.py.mako"),
-        (root / "tests" / f"test_{resource.plural}.py", "test.py.mako"),
+        (root / "tests" / resource.plural / f"test_{resource.plural}.py", "test.py.mako"),
     ):
         new[path] = render(template, resource, path, root)
     edited = {}
@@ -563,8 +630,9 @@ def apply(work: Plan, resource: ResourceSpec, root: Path = PROJECT_ROOT) -> Path
             path.unlink(missing_ok=True)
         if revision is not None:
             revision.unlink(missing_ok=True)
-        if (root / "app" / resource.plural).is_dir():
-            shutil.rmtree(root / "app" / resource.plural)
+        for package in (root / "app" / resource.plural, root / "tests" / resource.plural):
+            if package.is_dir():
+                shutil.rmtree(package)
         for path, (old, _) in work.edited.items():
             path.write_text(old, encoding="utf-8")
         if old_snapshot is not None:
@@ -599,7 +667,7 @@ def next_steps(resource: ResourceSpec, work: Plan, revision: Path, root: Path) -
             "",
             "Next:",
             "  alembic upgrade head                     # PostgreSQL; SQLite migrates itself at start-up",
-            f"  pytest tests/test_{resource.plural}.py",
+            f"  pytest tests/{resource.plural}",
             "  uvicorn app.main:app                     # then try it in http://127.0.0.1:8000/docs",
             "Review the revision and the files, then commit them together.",
         ]

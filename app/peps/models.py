@@ -2,18 +2,18 @@
 
 from datetime import date, datetime
 from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import MISSING, AfterValidator, Strict, StringConstraints, field_validator
+from pydantic import MISSING, AfterValidator, Strict, field_validator
 from pydantic import Field as PydanticField
-from sqlmodel import JSON, Field, Relationship, SQLModel
+from sqlmodel import JSON, Field, SQLModel
 
-from app.base import IsoDate, Timestamps
-from app.pagination import MAX_ID, Page, PageParams
-
-if TYPE_CHECKING:
-    from app.authors.models import Author
+from app.authors.models import Author, AuthorName, AuthorSummary
+from app.base import IsoDate, Timestamps, table_of
+from app.listing import AtLeast, AtMost, Collection, Computed, OneOf, Search, Where
+from app.pages import MAX_ID, Page, PageParams
+from app.sql import LIKE_ESCAPE, contains_pattern, json_array, json_array_agg
 
 
 class PepStatus(StrEnum):
@@ -39,7 +39,6 @@ def _stored_as_text(enum: type[Enum]) -> sa.Enum:
     return sa.Enum(enum, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
-AuthorName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 # Strict: in a JSON body, `true` or "8" is not a PEP number (lax mode would read them as 1 and 8).
 PepNumber = Annotated[int, Strict(), PydanticField(ge=0, le=99999)]
 
@@ -88,15 +87,6 @@ class Pep(Timestamps, PepBase, table=True):
 
     number: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     url: str = Field(max_length=200)
-    # lazy="raise": async code cannot lazy-load, so every query says what it loads.
-    author_links: list["PepAuthorLink"] = Relationship(
-        back_populates="pep",
-        sa_relationship_kwargs={"order_by": "PepAuthorLink.position", "cascade": "all, delete-orphan", "lazy": "raise"},
-    )
-
-    @property
-    def authors(self) -> list[str]:
-        return [link.author.name for link in self.author_links]
 
 
 class PepAuthorLink(SQLModel, table=True):
@@ -112,9 +102,6 @@ class PepAuthorLink(SQLModel, table=True):
     pep_number: int = Field(foreign_key="pep.number", primary_key=True, ondelete="CASCADE")
     author_id: int = Field(foreign_key="author.id", primary_key=True, ondelete="RESTRICT")
     position: int
-
-    pep: Pep = Relationship(back_populates="author_links", sa_relationship_kwargs={"lazy": "raise"})
-    author: "Author" = Relationship(back_populates="pep_links", sa_relationship_kwargs={"lazy": "raise"})
 
 
 def default_pep_url(number: int) -> str:
@@ -132,6 +119,7 @@ AuthorList = Annotated[list[AuthorName], AfterValidator(_distinct)]
 
 class PepCreate(PepBase):
     model_config = {
+        "extra": "forbid",
         "json_schema_extra": {
             "examples": [
                 {
@@ -143,7 +131,7 @@ class PepCreate(PepBase):
                     "authors": ["Ada Lovelace", "Guido van Rossum"],
                 }
             ]
-        }
+        },
     }
 
     number: PepNumber = Field(description="The PEP's number: its key in every URL.")
@@ -161,7 +149,10 @@ class PepCreate(PepBase):
 class PepUpdate(SQLModel):
     """Every field optional: only the fields sent change. `authors` replaces the whole list."""
 
-    model_config = {"json_schema_extra": {"examples": [{"status": "Final", "topic": "packaging, typing"}]}}
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"status": "Final", "topic": "packaging, typing"}]},
+    }
 
     # Fields whose column is NOT NULL may be left out but not sent as null: typed `X | MISSING`, pydantic's
     # "not given" sentinel, so null fails validation, the OpenAPI schema says "X, optional", and a left-out
@@ -210,12 +201,20 @@ class PepPage(Page[PepSummary]):
     """A page of PEP summaries."""
 
 
-PepSort = Literal["number", "-number", "title", "-title", "created", "-created"]
+class AuthorDetail(AuthorSummary):
+    """An author and their PEPs: defined here, beside the PEPs it lists (app/authors knows nothing of PEPs)."""
+
+    peps: list[PepSummary] = Field(
+        description="The author's PEPs, lowest numbers first: at most 100; `all_peps` pages through every one."
+    )
+    all_peps: str = Field(
+        description="The path of the list of all the author's PEPs, to filter, sort and page: `/peps?author_id=`."
+    )
 
 
 class PepListParams(PageParams):
-    status: PepStatus | None = Field(None, description="Only PEPs with this status.")
-    type: PepType | None = Field(None, description="Only PEPs of this type.")
+    status: list[PepStatus] | None = Field(None, description="Only PEPs with this status (repeat for any of several).")
+    type: list[PepType] | None = Field(None, description="Only PEPs of this type (repeat for any of several).")
     topic: str | None = Field(
         None, min_length=1, max_length=50, description="Only PEPs with this topic among theirs, e.g. `typing`."
     )
@@ -233,4 +232,72 @@ class PepListParams(PageParams):
     q: str | None = Field(
         None, min_length=1, max_length=200, description="Text to look for in the title and abstract (any case)."
     )
-    sort: PepSort = Field("number", description="Sort key; a leading `-` sorts descending.")
+    sort: Literal["number", "-number", "title", "-title", "created", "-created"] = Field(
+        "number", description="Sort key; a leading `-` sorts descending."
+    )
+
+
+# The PEP's own conditions and computed field, which the shared filters do not cover.
+_LINK, _AUTHOR = table_of(PepAuthorLink).c, table_of(Author).c
+
+
+def in_comma_list(column: Any) -> Where:
+    """`?name=item`: the comma-separated text column lists the item (`3.0` is in `"2.6, 3.0"`, not in `"3.01"`)."""
+    padded = sa.cast(sa.literal(",") + sa.func.replace(sa.func.lower(column), " ", "") + sa.literal(","), sa.String)
+    return Where(
+        lambda name, bound: padded.like(sa.bindparam(name), escape=LIKE_ESCAPE),
+        lambda name, value: {name: contains_pattern("," + value.replace(" ", "").lower() + ",")},
+    )
+
+
+def _by_author_id(name: str, bound: frozenset[str]) -> Any:
+    return table_of(Pep).c.number.in_(sa.select(_LINK.pep_number).where(_LINK.author_id == sa.bindparam(name)))
+
+
+_AUTHOR_SEARCH = Search(Author.id, "author_search", Author.name)
+
+
+def _by_author_name(name: str, bound: frozenset[str]) -> Any:
+    authors = sa.select(_AUTHOR.id).where(_AUTHOR_SEARCH.condition(name, bound))
+    return table_of(Pep).c.number.in_(sa.select(_LINK.pep_number).where(_LINK.author_id.in_(authors)))
+
+
+def author_pairs_of(pep_number: Any) -> Any:
+    """The PEP's authors as a JSON array of `[position, name]` pairs (in no particular order).
+
+    Aliased tables, so that the subquery never correlates with a query that joins the same tables.
+    """
+    link, author = table_of(PepAuthorLink).alias("link"), table_of(Author).alias("link_author")
+    return (
+        sa.select(json_array_agg(json_array(link.c.position, author.c.name)))
+        .select_from(link.join(author, author.c.id == link.c.author_id))
+        .where(link.c.pep_number == pep_number)
+        .scalar_subquery()
+    )
+
+
+def names_in_order(pairs: list[list[Any]] | None) -> list[str]:
+    return [name for _, name in sorted(pairs or [])]
+
+
+PEPS = Collection(
+    Pep,
+    PepPage,
+    PepListParams,
+    detail=PepDetail,
+    name="PEP",
+    filters={
+        "status": OneOf(Pep.status),
+        "type": OneOf(Pep.type),
+        "topic": in_comma_list(Pep.topic),
+        "author": Where(_by_author_name, _AUTHOR_SEARCH.bind),
+        "author_id": Where(_by_author_id),
+        "python_version": in_comma_list(Pep.python_version),
+        "created_after": AtLeast(Pep.created),
+        "created_before": AtMost(Pep.created),
+        "q": Search(Pep.number, "pep_search", Pep.title, Pep.abstract),
+    },
+    # Titles sort as people read them ("a circuit" before "A Concurrency"), on both databases.
+    sorts={"number": Pep.number, "title": sa.func.lower(Pep.title, type_=sa.String), "created": Pep.created},
+    computed={"authors": Computed(author_pairs_of, names_in_order)},
+)

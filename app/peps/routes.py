@@ -1,4 +1,4 @@
-"""HTTP routes for PEPs: thin wrappers over app.peps.service."""
+"""HTTP routes for PEPs: reads run on the declared `PEPS`, writes through app.peps.service."""
 
 from typing import Annotated
 
@@ -7,8 +7,8 @@ from fastapi import APIRouter, Path, Query, Response, status
 from app.auth.dependencies import SUPERUSER_ONLY, require_superuser
 from app.db import SessionDep
 from app.peps import service
-from app.peps.models import PepCreate, PepDetail, PepListParams, PepPage, PepUpdate
-from app.reader import ReaderDep
+from app.peps.models import PEPS, PepCreate, PepDetail, PepListParams, PepPage, PepUpdate
+from app.reads import ReadDep
 from app.responses import UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
 
 router = APIRouter(prefix="/peps", tags=["peps"], responses=UNAVAILABLE | UNREADABLE_BODY)
@@ -17,16 +17,16 @@ PepNumberPath = Annotated[int, Path(ge=0, le=99999, description="The PEP's numbe
 NOT_FOUND: Responses = {404: error_response("No PEP has this number.", "PEP 9999 not found")}
 
 
-@router.get("", operation_id="peps-list", summary="List PEPs")
-async def list_peps(reader: ReaderDep, params: Annotated[PepListParams, Query()]) -> PepPage:
+@router.get("", operation_id="peps-list", summary="List PEPs", response_model=PepPage)
+async def list_peps(read: ReadDep, params: Annotated[PepListParams, Query()]) -> Response:
     """Filter, sort and page through PEPs; `total` counts every match."""
-    return await service.list_peps(reader, params)
+    return await read.page(PEPS, params)
 
 
-@router.get("/{number}", operation_id="peps-get", summary="Get one PEP", responses=NOT_FOUND)
-async def get_pep(reader: ReaderDep, number: PepNumberPath) -> PepDetail:
+@router.get("/{number}", operation_id="peps-get", summary="Get one PEP", response_model=PepDetail, responses=NOT_FOUND)
+async def get_pep(read: ReadDep, number: PepNumberPath) -> Response:
     """Every field of one PEP, authors in the PEP's own order."""
-    return await service.get_pep(reader, number)
+    return await read.one(PEPS, number)
 
 
 @router.post(
@@ -41,7 +41,7 @@ async def create_pep(session: SessionDep, data: PepCreate, response: Response) -
     """Add a PEP; authors are given by name and new names become authors."""
     pep = await service.create_pep(session, data)
     response.headers["Location"] = f"/peps/{pep.number}"
-    return PepDetail.model_validate(pep)
+    return pep
 
 
 @router.patch(
@@ -53,7 +53,7 @@ async def create_pep(session: SessionDep, data: PepCreate, response: Response) -
 )
 async def update_pep(session: SessionDep, number: PepNumberPath, data: PepUpdate) -> PepDetail:
     """Change only the fields sent; `authors` replaces the list, in the order given."""
-    return PepDetail.model_validate(await service.update_pep(session, number, data))
+    return await service.update_pep(session, number, data)
 
 
 @router.delete(

@@ -1,4 +1,4 @@
-"""User tables and API schemas. The password hash never leaves this table: no schema has it."""
+"""User accounts and their sign-in sessions, and the API schemas. The password hash never leaves its table."""
 
 from datetime import datetime
 from typing import Annotated, Literal
@@ -7,8 +7,9 @@ from pydantic import AfterValidator, StrictBool, StringConstraints, WithJsonSche
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from app.base import NEVER_REUSE_IDS, Timestamps
-from app.pagination import Page, PageParams
+from app.base import NEVER_REUSE_IDS, Timestamps, UTCDateTime, utcnow
+from app.listing import Collection, Contains
+from app.pages import Page, PageParams
 from app.users.emails import normalise_email
 
 PASSWORD_MIN_LENGTH = 8
@@ -40,6 +41,21 @@ class User(Timestamps, UserBase, table=True):
     hashed_password: str = Field(max_length=255)
     # email_skeleton(email): two accounts whose addresses look alike cannot both exist.
     email_skeleton: str = Field(max_length=320, index=True)
+
+
+class AuthSession(SQLModel, table=True):
+    """One sign-in on one device. Access tokens name it, so deleting the row signs that device out."""
+
+    __tablename__ = "auth_session"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: int | None = Field(default=None, primary_key=True)
+    # ON DELETE CASCADE: deleting a user ends every session of theirs.
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
+    # Which refresh token is current: each refresh moves it on; an older one coming back means theft.
+    refresh_generation: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
 class UserRegister(SQLModel):
@@ -95,3 +111,12 @@ class UserListParams(PageParams):
     sort: Literal["email", "-email", "created_at", "-created_at"] = Field(
         "email", description="Sort key; a leading `-` sorts descending."
     )
+
+
+USERS = Collection(
+    User,
+    UserPage,
+    UserListParams,
+    filters={"q": Contains(User.email)},
+    sorts={"email": User.email, "created_at": User.created_at},
+)

@@ -2,16 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from app.auth.dependencies import FORBIDDEN, UNAUTHORIZED, CurrentSession, CurrentSuperuser, CurrentUser
 from app.base import id_of
 from app.db import SessionDep
-from app.pagination import MAX_ID
-from app.reader import ReaderDep
+from app.pages import MAX_ID
+from app.reads import ReadDep
 from app.responses import UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
 from app.users import service
-from app.users.models import UserListParams, UserPage, UserPublic, UserUpdate, UserUpdateMe
+from app.users.models import USERS, UserListParams, UserPage, UserPublic, UserUpdate, UserUpdateMe
+from app.writes import load
 
 router = APIRouter(prefix="/users", tags=["users"], responses=UNAVAILABLE | UNREADABLE_BODY | UNAUTHORIZED)
 
@@ -37,14 +38,14 @@ async def read_me(user: CurrentUser) -> UserPublic:
 )
 async def update_me(session: SessionDep, me: CurrentSession, data: UserUpdateMe) -> UserPublic:
     """Change your name, or your password (with `current_password`), which signs out your other sessions."""
-    account = await service.get_user(session, id_of(me.user))
+    account = await load(session, USERS, id_of(me.user))
     return UserPublic.model_validate(await service.update_me(session, account, data, me.session_id))
 
 
-@router.get("", operation_id="users-list", summary="List users", responses=FORBIDDEN)
-async def list_users(reader: ReaderDep, _: CurrentSuperuser, params: Annotated[UserListParams, Query()]) -> UserPage:
+@router.get("", operation_id="users-list", summary="List users", response_model=UserPage, responses=FORBIDDEN)
+async def list_users(read: ReadDep, _: CurrentSuperuser, params: Annotated[UserListParams, Query()]) -> Response:
     """Every account (superusers only)."""
-    return await service.list_users(reader, params)
+    return await read.page(USERS, params)
 
 
 @router.patch(

@@ -1,23 +1,15 @@
 """User accounts: sign-up, sign-in, self-service changes and superuser administration."""
 
-from functools import lru_cache
-from typing import Any
-
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql import Select
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.auth.security import hash_password, password_fingerprint, verify_password
-from app.auth.sessions import end_all_sessions
-from app.base import id_of, table_of, utcnow
+from app.base import id_of, utcnow
 from app.errors import BadRequestError, ConflictError, InvalidValueError, NotFoundError
-from app.pagination import Position, read_page, table_page_statements
-from app.reader import Reader
-from app.sql import contains_any_case, contains_pattern
 from app.users.emails import email_skeleton, normalise_email
-from app.users.models import User, UserListParams, UserPage, UserPublic, UserRegister, UserUpdate, UserUpdateMe
+from app.users.models import USERS, AuthSession, User, UserRegister, UserUpdate, UserUpdateMe
+from app.users.passwords import hash_password, password_fingerprint, verify_password
+from app.writes import load, save
 
 TAKEN = "A user with this email already exists"
 
@@ -44,18 +36,12 @@ async def register_user(session: AsyncSession, data: UserRegister, is_superuser:
             "characters); use a different address.",
             field="email",
         )
-    user = User(
-        email=data.email,
-        email_skeleton=skeleton,
-        full_name=data.full_name,
-        hashed_password=hashed_password,
-        is_superuser=is_superuser,
+    user = User.model_validate(
+        data,
+        update={"email_skeleton": skeleton, "hashed_password": hashed_password, "is_superuser": is_superuser},
     )
-    session.add(user)
-    try:
-        await session.flush()
-    except IntegrityError:  # the same email registered by another request in between
-        raise ConflictError(TAKEN) from None
+    # The database refuses the same email registered by another request in between.
+    await save(session, user, taken=TAKEN)
     return user
 
 
@@ -111,37 +97,18 @@ async def update_me(session: AsyncSession, user: User, data: UserUpdateMe, sessi
     return user
 
 
-async def get_user(session: AsyncSession, user_id: int) -> User:
-    user = await session.get(User, user_id)
-    if user is None:
-        raise NotFoundError(f"User {user_id} not found")
-    return user
-
-
-USER_TABLE = table_of(User)
-PUBLIC_COLUMNS = [USER_TABLE.c[name] for name in UserPublic.model_fields]
-
-
-@lru_cache(maxsize=32)
-def user_page_statements(searching: bool, sort: str, position: Position) -> tuple[Select[Any], Select[Any]]:
-    """The page statement (accounts and their total) and the count, for one shape of request."""
-    conditions = [contains_any_case(USER_TABLE.c.email, "q")] if searching else []
-    sortable = {"email": USER_TABLE.c.email, "created_at": USER_TABLE.c.created_at}
-    return table_page_statements(USER_TABLE, PUBLIC_COLUMNS, conditions, sort, sortable, USER_TABLE.c.id, position)
-
-
-async def list_users(reader: Reader, params: UserListParams) -> UserPage:
-    values = {"q": contains_pattern(params.q)} if params.q else {}
-    searching = bool(values)
-    return await read_page(
-        reader, UserPage, lambda position: user_page_statements(searching, params.sort, position), params, values
-    )
+async def end_all_sessions(session: AsyncSession, user_id: int, keep: int | None = None) -> None:
+    """Sign a user out everywhere (but the session `keep`, when they changed their own password)."""
+    statement = delete(AuthSession).where(col(AuthSession.user_id) == user_id)
+    if keep is not None:
+        statement = statement.where(col(AuthSession.id) != keep)
+    await session.exec(statement)
 
 
 async def update_user(
     session: AsyncSession, acting: User, user_id: int, data: UserUpdate, acting_session: int | None = None
 ) -> User:
-    user = await get_user(session, user_id)
+    user = await load(session, USERS, user_id)
     changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"password"})
     if user.id == acting.id and (changes.get("is_active") is False or changes.get("is_superuser") is False):
         raise ConflictError("You cannot deactivate yourself or drop your own superuser rights")
@@ -161,8 +128,8 @@ async def delete_user(session: AsyncSession, acting: User, user_id: int) -> None
     """Delete an account; the database deletes its notes with it."""
     if user_id == acting.id:
         raise ConflictError("You cannot delete your own account here")
-    await get_user(session, user_id)
-    await session.exec(delete(User).where(col(User.id) == user_id))
+    await session.delete(await load(session, USERS, user_id))
+    await save(session)
 
 
 async def set_password_by_email(session: AsyncSession, email: str, password: str) -> str:

@@ -4,17 +4,19 @@
     base_names += ["IsoDate"] if "date" in kinds else []
     base_names += ["IsoDateTime", "UTCDateTime"] if "datetime" in kinds else []
     base_names += ["StrictFiniteFloat"] if "float" in kinds else []
-    pydantic_names = sorted(({"StrictInt"} if kinds & {"int", "ref"} else set()) | ({"StrictBool"} if "bool" in kinds else set()) | ({"FiniteFloat"} if "float" in kinds else set()))
-    owner_unique = r.owned and r.unique_fields
+    needs_missing = any(not f.optional for f in r.fields)
+    pydantic_names = sorted(({"MISSING"} if needs_missing else set()) | ({"StrictInt"} if kinds & {"int", "ref"} else set()) | ({"StrictBool"} if "bool" in kinds else set()) | ({"FiniteFloat"} if "float" in kinds else set()))
+    table_args = ([f'Index("ix_{r.table}_user_id_created_at_id", "user_id", "created_at", "id")'] if r.owned else []) + [f'UniqueConstraint("user_id", "{f.column}")' for f in r.unique_fields if r.owned]
     max_id = any(f.reference is not None and "MAX_ID" in f.reference.bounds for f in r.fields)
-    example = {f.column: f.sample(0) for f in r.fields}
     first = r.fields[0]
     update_example = {first.column: first.sample(1)}
     sort_values = []
     for key in ["created_at"] + [f.column for f in r.sortable]:
         sort_values += [key, "-" + key]
+    filter_kinds = sorted({flt["kind"] for f in r.fields for flt in f.filters} | ({"Contains"} if r.text_fields else set()))
+    uses_lower = any(f.sort == "lower" for f in r.sortable)
 %>\
-"""${r.cls}: the table and its API schemas (SQLModel's Base / table / Create / Update / Public pattern)."""
+"""${r.cls}: the table, its API schemas, and `${r.collection}`: how the list is ${"scoped to its owner, " if r.owned else ""}filtered and sorted."""
 
 from datetime import datetime
 from typing import Literal
@@ -22,31 +24,28 @@ from typing import Literal
 % if pydantic_names:
 from pydantic import ${", ".join(pydantic_names)}
 % endif
-% if owner_unique:
-from sqlalchemy import UniqueConstraint
+<% sql_names = (["Index"] if r.owned else []) + (["UniqueConstraint"] if r.owned and r.unique_fields else []) + (["func"] if uses_lower else []) %>\
+% if sql_names:
+from sqlalchemy import ${", ".join(sorted(sql_names))}
 % endif
 from sqlmodel import Field, SQLModel
 
 from app.base import ${", ".join(sorted(base_names))}
-from app.pagination import ${"MAX_ID, " if max_id else ""}Page, PageParams
+from app.listing import ${", ".join(["Collection", *filter_kinds])}
+from app.pages import ${"MAX_ID, " if max_id else ""}Page, PageParams
 
 
 class ${r.cls}Base(SQLModel):
 % for f in r.fields:
-    ${f.column}: ${f.annotation}${f" = Field({f.field_args})" if f.field_args else ""}
+    ${f.column}: ${f.annotation} = Field(${", ".join(a for a in (f.field_args, f"schema_extra={{'examples': [{f.sample(0)!r}]}}") if a)})
 % endfor
 
 
 class ${r.cls}(Timestamps, ${r.cls}Base, table=True):
     __tablename__ = "${r.table}"
-% if owner_unique:
-    # Unique for each owner: two users may both have the same value.
-    __table_args__ = (
-% for f in r.unique_fields:
-        UniqueConstraint("user_id", "${f.column}"),
-% endfor
-        NEVER_REUSE_IDS,
-    )
+% if table_args:
+    # Cursor pages of one user's rows seek on (user, created_at, id)${"; unique values are unique per owner" if r.unique_fields else ""}.
+    __table_args__ = (${", ".join(table_args)}, NEVER_REUSE_IDS)
 % else:
     __table_args__ = NEVER_REUSE_IDS
 % endif
@@ -59,16 +58,17 @@ class ${r.cls}(Timestamps, ${r.cls}Base, table=True):
 
 
 class ${r.cls}Create(${r.cls}Base):
-    model_config = {"json_schema_extra": {"examples": [${repr(example)}]}}
+    model_config = {"extra": "forbid"}  # an unknown field is a 422 naming it, as an unknown query parameter is
 
 
 class ${r.cls}Update(SQLModel):
-    """Every field optional: only the fields sent change."""
+    """Only the fields sent change."""
 
-    model_config = {"json_schema_extra": {"examples": [${repr(update_example)}]}}
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [${repr(update_example)}]}}
 
-    # Fields whose column is NOT NULL may be left out but not sent as null: typed without None and
-    # defaulting to None, so the validation and the OpenAPI schema both say so.
+% if needs_missing:
+    # `X | MISSING`: may be left out, but not sent as null (the column is NOT NULL).
+% endif
 % for f in r.fields:
     ${f.column}: ${f.update_annotation} = Field(${f.update_field_args})
 % endfor
@@ -84,6 +84,9 @@ class ${r.cls}Page(Page[${r.cls}Public]):
     """A page of ${r.human_plural}."""
 
 
+${r.cls}Sort = Literal[${", ".join(repr(v) for v in sort_values)}]
+
+
 class ${r.cls}ListParams(PageParams):
 % for f in r.fields:
 % for flt in f.filters:
@@ -95,6 +98,30 @@ class ${r.cls}ListParams(PageParams):
         None, min_length=1, max_length=200, description="Text to look for in ${" and ".join(f.name for f in r.text_fields)} (any case)."
     )
 % endif
-    sort: Literal[${", ".join(repr(v) for v in sort_values)}] = Field(
-        "-created_at", description="Sort key; a leading `-` sorts descending."
-    )
+    sort: ${r.cls}Sort = Field("-created_at", description="Sort key; a leading `-` sorts descending.")
+
+
+${r.collection} = Collection(
+    ${r.cls},
+    ${r.cls}Page,
+    ${r.cls}ListParams,
+    filters={
+% for f in r.fields:
+% for flt in f.filters:
+        "${flt["name"]}": ${flt["kind"]}(${r.cls}.${f.column}),
+% endfor
+% endfor
+% if r.text_fields:
+        "q": Contains(${", ".join(f"{r.cls}.{f.column}" for f in r.text_fields)}),
+% endif
+    },
+    sorts={
+        "created_at": ${r.cls}.created_at,
+% for f in r.sortable:
+        "${f.column}": ${f"func.lower({r.cls}.{f.column})" if f.sort == "lower" else f"{r.cls}.{f.column}"},
+% endfor
+    },
+% if r.owned:
+    owner=${r.cls}.user_id,
+% endif
+)

@@ -1,7 +1,7 @@
 <%
     id_name = r.snake + "_id"
     id_path = r.cls + "IdPath"
-    names = [r.cls + s for s in ("Create", "ListParams", "Page", "Public", "Update")]
+    names = [r.collection] + [r.cls + s for s in ("Create", "ListParams", "Page", "Public", "Update")]
     if r.owned:
         who = "user: CurrentUser, "
         owner = "user, "
@@ -26,8 +26,9 @@
                 "update": "Change only the fields sent (superusers only).", "delete": f"Delete {r.article} {r.human} (superusers only)."}
         not_found = f"No {r.human} has this id."
     conflict = " | CONFLICT" if r.unique_fields else ""
+    owned_arg = ", owner=user" if r.owned else ""
 %>\
-"""`${r.prefix}`: HTTP routes for ${r.human_plural}, thin wrappers over app.${r.plural}.service."""
+"""`${r.prefix}`: HTTP routes for ${r.human_plural}: reads run on the declared `${r.collection}`, writes through the service."""
 
 from typing import Annotated
 
@@ -41,8 +42,8 @@ from app.auth.dependencies import SUPERUSER_ONLY, require_superuser
 from app.db import SessionDep
 from app.${r.plural} import service
 from app.${r.plural}.models import ${", ".join(names)}
-from app.pagination import MAX_ID
-from app.reader import ReaderDep
+from app.pages import MAX_ID
+from app.reads import ReadDep
 from app.responses import UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
 
 router = APIRouter(
@@ -52,25 +53,26 @@ router = APIRouter(
 ${id_path} = Annotated[int, Path(ge=1, le=MAX_ID, description="The ${r.human}'s id.", examples=[1])]
 NOT_FOUND: Responses = {404: error_response("${not_found}", "${r.cls} 9999 not found")}
 % if r.unique_fields:
-CONFLICT: Responses = {
-    409: error_response(
-        "Another ${r.human} has the same ${" or ".join(f.column for f in r.unique_fields)}.",
-        "Another ${r.human} has the same ${" or ".join(f.column for f in r.unique_fields)}",
-    )
-}
+CONFLICT: Responses = {409: error_response("Another ${r.human} has the same ${" or ".join(f.column for f in r.unique_fields)}.", service.TAKEN)}
 % endif
 
 
-@router.get("", operation_id="${r.operation}-list", summary="${summaries["list"]}")
-async def list_${r.plural}(reader: ReaderDep, ${who}params: Annotated[${r.cls}ListParams, Query()]) -> ${r.cls}Page:
+@router.get("", operation_id="${r.operation}-list", summary="${summaries["list"]}", response_model=${r.cls}Page)
+async def list_${r.plural}(read: ReadDep, ${who}params: Annotated[${r.cls}ListParams, Query()]) -> Response:
     """${docs["list"]}"""
-    return await service.list_${r.plural}(reader, ${owner}params)
+    return await read.page(${r.collection}, params${owned_arg})
 
 
-@router.get("/{${id_name}}", operation_id="${r.operation}-get", summary="${summaries["get"]}", responses=NOT_FOUND)
-async def get_${r.snake}(reader: ReaderDep, ${who}${id_name}: ${id_path}) -> ${r.cls}Public:
+@router.get(
+    "/{${id_name}}",
+    operation_id="${r.operation}-get",
+    summary="${summaries["get"]}",
+    response_model=${r.cls}Public,
+    responses=NOT_FOUND,
+)
+async def get_${r.snake}(read: ReadDep, ${who}${id_name}: ${id_path}) -> Response:
     """${docs["get"]}"""
-    return await service.get_${r.snake}(reader, ${owner}${id_name})
+    return await read.one(${r.collection}, ${id_name}${owned_arg})
 
 
 @router.post(

@@ -8,24 +8,38 @@
         values = [f.sample(i) for i in range(3)]
         for flt in f.filters:
             name = flt["name"]
-            if name.startswith("min_") or name.endswith("_after"):
+            if name.endswith("_contains"):
+                part = str(values[1])[-3:]
+                filter_cases.append(({name: part.upper()}, [i for i in range(3) if part.lower() in str(values[i]).lower()]))
+            elif name.startswith("min_") or name.endswith("_after"):
                 filter_cases.append(({name: values[1]}, [i for i in range(3) if values[i] >= values[1]]))
             elif name.startswith("max_") or name.endswith("_before"):
                 filter_cases.append(({name: values[1]}, [i for i in range(3) if values[i] <= values[1]]))
             else:
                 filter_cases.append(({name: values[1]}, [i for i in range(3) if values[i] == values[1]]))
     if r.text_fields:
-        filter_cases.append(({"q": "TWO"}, [1]))
+        part = str(r.text_fields[0].sample(1))[-3:]
+        found = [i for i in range(3) if any(part.lower() in str(f.sample(i)).lower() for f in r.text_fields)]
+        filter_cases.append(({"q": part.upper()}, found))
     sort_cases = []
     for f in r.sortable:
-        # Ties go by id in the sort's direction (app.pagination); the samples are created in id order.
+        # Ties go by id in the sort's direction (app.listing); the samples are created in id order.
         def key(i, f=f):
             value = f.sample(i)
-            return (value.lower() if isinstance(value, str) else value, i)
+            return (value.lower() if f.sort == "lower" else value, i)
         sort_cases.append((f.column, sorted(range(3), key=key)))
         sort_cases.append(("-" + f.column, sorted(range(3), key=key, reverse=True)))
     sort_cases.append(("created_at", [0, 1, 2]))
     sort_cases.append(("-created_at", [2, 1, 0]))
+    bounded = [(f, "minimum", f.minimum) for f in r.fields if f.minimum is not None] + [(f, "maximum", f.maximum) for f in r.fields if f.maximum is not None]
+    out_of_bounds = []
+    for f, which, bound in bounded:
+        if f.kind in ("int", "float"):
+            value = float(bound) + (-1 if which == "minimum" else 1)
+            out_of_bounds.append((f.column, int(value) if f.kind == "int" else value))
+        else:
+            length = int(bound) + (-1 if which == "minimum" else 1)
+            out_of_bounds.append((f.column, "x" * length))
 %>\
 """`${r.prefix}`, as `python -m app new-resource` generated it: add tests as the resource grows."""
 
@@ -67,6 +81,20 @@ async def test_create_read_update_delete(client: AsyncClient, writer: dict) -> N
     assert (await client.delete(f"{PATH}/{item['id']}", headers=writer)).status_code == 204
     gone = await client.get(f"{PATH}/{item['id']}", headers=writer)
     assert gone.status_code == 404 and gone.json() == {"detail": f"${r.cls} {item['id']} not found"}
+
+
+
+async def test_an_unknown_field_is_refused(client: AsyncClient, writer: dict) -> None:
+    response = await client.post(PATH, json=SAMPLES[0] | {"no_such_field": 1}, headers=writer)
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "no_such_field"]
+% if out_of_bounds:
+
+
+@pytest.mark.parametrize(("name", "value"), ${repr(out_of_bounds)})
+async def test_values_out_of_bounds_are_refused(client: AsyncClient, writer: dict, name: str, value: object) -> None:
+    response = await client.post(PATH, json=SAMPLES[0] | {name: value}, headers=writer)
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", name]
+% endif
 % if required:
 
 
