@@ -1,25 +1,20 @@
 """Alembic environment: the app's settings, its models' metadata, and its async engine."""
 
 import asyncio
-import warnings
-from enum import Enum
 from logging.config import fileConfig
-from typing import Any, Literal
+from typing import Literal
 
 from alembic import context
-from alembic.autogenerate import rewriter
 from alembic.autogenerate.api import AutogenContext
-from alembic.operations import ops
-from sqlalchemy import DefaultClause, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SAWarning
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401 - registers every table on SQLModel.metadata
 from app.base import UTCDateTime
 from app.config import get_settings
 from app.db import create_engine_for, wait_for_database
-from app.search import include_name
+from app.schema import fill_new_columns, include_name
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -36,44 +31,6 @@ def render_item(type_: str, obj: object, autogen_context: AutogenContext) -> str
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
-
-
-# SQLite cannot reflect an index on an expression (`ix_pep_lower_title_number`, on lower(title)): comparing
-# the models with the database, or copying the PEP table in batch mode, reads it and SQLAlchemy warns. The
-# index is left out of SQLite's comparison (PostgreSQL compares it); nothing is lost.
-warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index", SAWarning)
-
-fill_new_columns = rewriter.Rewriter()
-
-
-def _as_sql_default(value: Any) -> str | None:
-    """A Python default as the text of a server default both databases read the same way; None if it has none."""
-    if isinstance(value, Enum):
-        value = value.value
-    if isinstance(value, bool):
-        return "1" if value else "0"  # PostgreSQL reads '1' as true, SQLite stores 1
-    if isinstance(value, int | float | str):
-        return str(value)
-    return None
-
-
-@fill_new_columns.rewrites(ops.AddColumnOp)
-def give_rows_the_default(context: Any, revision: Any, op: ops.AddColumnOp) -> ops.AddColumnOp:
-    """A NOT NULL column added to a table that has rows needs a value for them: the model's own default.
-
-    `pinned: bool = False` becomes `server_default="0"` in the migration, so `ALTER TABLE ... ADD COLUMN`
-    works on a table with rows instead of failing with "Cannot add a NOT NULL column with default value NULL".
-    """
-    column = op.column
-    default = column.default
-    if column.nullable or column.server_default is not None or default is None or not default.is_scalar:
-        return op
-    text_value = _as_sql_default(default.arg)  # type: ignore[attr-defined]  # a scalar default has `arg`
-    if text_value is None:
-        return op
-    column = column._copy()
-    column.server_default = DefaultClause(text_value)
-    return ops.AddColumnOp(op.table_name, column, schema=op.schema)
 
 
 def run_migrations(connection: Connection) -> None:

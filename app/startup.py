@@ -9,21 +9,21 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, inspect, text
+from sqlalchemy import func, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlmodel import SQLModel, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-import app.models  # noqa: F401 - every table on the metadata, for the schema check
 from app.config import ConfigError, Settings, describe_database
 from app.db import SQLITE_BEGIN_OPTION, wait_for_database
 from app.errors import is_database_unavailable, short_reason
 from app.peps.importer import BUNDLED_PEPS, import_peps, parse_feed, read_source
 from app.peps.models import Pep
 from app.reader import replica_reader
+from app.schema import missing_from_database
 from app.users.service import ensure_superuser
 
 logger = logging.getLogger("app.startup")
@@ -158,24 +158,6 @@ async def prepare_database(engine: AsyncEngine, settings: Settings, seed: bool |
                     )
                     logger.info(outcome)
     return revision
-
-
-def missing_from_database(connection: Connection) -> list[str]:
-    """The tables and columns the models declare that the database lacks: `note.pinned`, `venue`.
-
-    Only what is missing, read from the database's catalogue (one query a table): enough to name a model
-    changed without its migration, at a cost start-up does not feel. `alembic check` compares everything.
-    """
-    inspector = inspect(connection)
-    present = set(inspector.get_table_names())
-    missing = []
-    for table in SQLModel.metadata.sorted_tables:
-        if table.name not in present:
-            missing.append(table.name)
-            continue
-        columns = {column["name"] for column in inspector.get_columns(table.name)}
-        missing += [f"{table.name}.{column.name}" for column in table.columns if column.name not in columns]
-    return missing
 
 
 async def _seed_if_empty(session: AsyncSession) -> None:

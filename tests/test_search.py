@@ -15,8 +15,8 @@ import app.models  # noqa: F401 - every table, and the search structures, on the
 from app.config import load_settings
 from app.db import create_engine_for
 from tests.conftest import IS_POSTGRES, StatementCounter, fresh_database
+from tests.peps.test_peps import all_numbers, new_pep
 from tests.test_migrations import migrate
-from tests.test_peps_api import all_numbers, new_pep
 
 
 def contains(record: dict, text: str) -> bool:

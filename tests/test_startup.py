@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -60,6 +60,27 @@ async def test_out_of_date_schema_stops_start_up_with_instructions(fresh_databas
     try:
         with pytest.raises(SchemaOutOfDateError, match="alembic upgrade head"):
             await prepare_database(engine, settings)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("auto_migrate", [True, False])
+async def test_a_model_ahead_of_its_migration_is_named_at_start_up(fresh_database_url: str, auto_migrate: bool) -> None:
+    """A column added to a model without its migration: start-up names it and the command that fixes it, on
+    both databases, whether or not it migrates itself (the schema is at the newest revision either way)."""
+    settings = load_settings(database_url=fresh_database_url, auto_migrate=True, seed_demo_data=False)
+    engine = create_engine_for(settings)
+    try:
+        await prepare_database(engine, settings)
+        async with engine.begin() as connection:  # as if the model had gained `note.body` since the migration
+            await connection.execute(text("ALTER TABLE note DROP COLUMN body"))
+        with pytest.raises(SchemaOutOfDateError) as stopped:
+            await prepare_database(engine, settings.model_copy(update={"auto_migrate": auto_migrate}))
+        assert str(stopped.value) == (
+            "The models declare note.body, which the database lacks: the migration is not written yet. Write it "
+            'with `alembic revision --autogenerate -m "what changed"`, review it, then run `alembic upgrade head` '
+            "(on SQLite, starting the app runs it)."
+        )
     finally:
         await engine.dispose()
 

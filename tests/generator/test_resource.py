@@ -23,7 +23,7 @@ from app.generator.resource import (
 )
 from tests.conftest import IS_POSTGRES, fresh_database
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # The README's two resources, one shared resource with every type and modifier, and an owned one whose
 # unique field is unique per owner and whose reference may be empty. Their names are made unused in the

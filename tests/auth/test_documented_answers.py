@@ -1,4 +1,4 @@
-"""Sign-in answers as a frontend sees them: the documented 401/403 and the real ones agree (issue 13)."""
+"""Sign-in answers as a frontend sees them: the documented 401/403 and the real ones agree."""
 
 import asyncio
 import time

@@ -53,7 +53,9 @@ async def test_authors_come_back_in_the_peps_own_order(client: AsyncClient, cata
     ("params", "matches"),
     [
         ({"status": "Final"}, lambda r: r["status"] == "Final"),
+        ({"status": ["Draft", "Deferred"]}, lambda r: r["status"] in ("Draft", "Deferred")),
         ({"type": "Standards Track"}, lambda r: r["type"] == "Standards Track"),
+        ({"type": ["Process", "Informational"]}, lambda r: r["type"] != "Standards Track"),
         ({"topic": "typing"}, lambda r: "typing" in r["topic"].split(", ")),
         ({"topic": "Packaging"}, lambda r: "packaging" in r["topic"].split(", ")),
         ({"python_version": "3.0"}, lambda r: "3.0" in (r["python_version"] or "").split(", ")),

@@ -1,4 +1,4 @@
-"""Settings and URL rules that mutation testing showed no test pinned (issue 13).
+"""Settings and URL rules, as a deployer meets them.
 
 Each test checks what a deployer sees: which values start the app, what a refusal says, what the
 start-up log line says, and which URL the driver gets.

@@ -30,7 +30,7 @@ from app.users.passwords import password_fingerprint, verify_password
 from tests.conftest import PASSWORD, sign_in
 from tests.servers import free_port
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NEW_PASSWORD = "a brand new passphrase"
 
 

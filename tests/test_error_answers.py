@@ -1,4 +1,4 @@
-"""How every failure becomes an HTTP answer, pinned through `install_error_handlers` (issue 13).
+"""How every failure becomes an HTTP answer, through `install_error_handlers`.
 
 A tiny app with the project's handlers has one route that raises whatever a test gives it, so each
 kind of database failure can be checked without breaking a real database: a programming bug is a
@@ -100,9 +100,32 @@ async def test_integrity_error_is_409_and_logged_by_kind(raising, caplog: pytest
 
 
 @pytest.mark.parametrize(
+    ("error", "missing"),
+    [
+        (db_error(ProgrammingError, DriverError('relation "t" does not exist', sqlstate="42P01")), 'relation "t"'),
+        (db_error(ProgrammingError, DriverError('column "pinned" does not exist', sqlstate="42703")), "pinned"),
+        (db_error(OperationalError, DriverError("no such column: note.pinned")), "note.pinned"),
+        (db_error(OperationalError, DriverError("no such table: venue")), "venue"),
+    ],
+)
+async def test_a_table_or_column_the_database_lacks_is_500_naming_the_fix(
+    raising, caplog: pytest.LogCaptureFixture, error: Exception, missing: str
+) -> None:
+    """A model changed without its migration: not an outage (no 503, no Retry-After); the log says what to run."""
+    app, client = raising
+    app.error = error
+    with caplog.at_level(logging.INFO, logger="app.errors"):
+        response = await client.get("/boom")
+    assert response.status_code == 500 and response.json() == {"detail": "Internal server error."}
+    assert "retry-after" not in response.headers
+    [record] = [r for r in caplog.records if r.name == "app.errors"]
+    assert record.levelno == logging.ERROR and missing in record.getMessage()
+    assert "alembic revision --autogenerate, then alembic upgrade head" in record.getMessage()
+
+
+@pytest.mark.parametrize(
     "error",
     [
-        db_error(ProgrammingError, DriverError('relation "t" does not exist', sqlstate="42P01")),
         db_error(DBAPIError, DriverError("something else the driver says")),
         RuntimeError("a bug"),
     ],

@@ -30,7 +30,7 @@ from app.reads import read_one
 from app.startup import prepare_database
 from tests.conftest import IS_POSTGRES
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 async def stored_pep(session: AsyncSession, number: int) -> PepDetail:
