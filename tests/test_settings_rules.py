@@ -55,7 +55,7 @@ def refusal(**overrides: object) -> str:
     return str(raised.value)
 
 
-# ---- what a clone with no configuration gets: the README's table of defaults
+# ---- what a clone with no configuration gets: the settings guide's table of defaults
 
 
 @pytest.mark.usefixtures("unconfigured")
@@ -436,9 +436,9 @@ def test_an_unknown_log_setting_is_refused_by_name(monkeypatch: pytest.MonkeyPat
 
 
 def readme_defaults() -> dict[str, str]:
-    """The README's settings table: each variable and the default it documents, where that is one value."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    """The settings table (docs/settings.md): each variable and the default it documents, where that is one value."""
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "settings.md").read_text(encoding="utf-8")
+    section = readme.split("\n| variable | default | what it does |\n", 1)[1]
     defaults: dict[str, str] = {}
     for row in (line for line in section.splitlines() if line.startswith("| `")):
         variables, default = (cell.strip() for cell in row.strip("|").split("|")[:2])
