@@ -112,6 +112,10 @@ class Settings(LoggingSettings):
     seed_demo_data: bool | None = None
 
     max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # How long a shared cache (a CDN, a proxy, a browser) may serve an anonymous read of the catalogue without
+    # asking again, and how long after that it may serve the old copy while it asks (app/http_caching.py).
+    cache_max_age: int = Field(default=60, ge=0, le=31_536_000)
+    cache_stale_while_revalidate: int = Field(default=300, ge=0, le=31_536_000)
 
     secret_key: str | None = Field(default=None, validate_default=True)
     access_token_expire_minutes: int = Field(default=15, ge=1)

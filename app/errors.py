@@ -63,6 +63,19 @@ class ConflictError(AppError):
     status_code = 409
 
 
+class PreconditionFailedError(AppError):
+    """`If-Match` names a version the resource has moved on from (412); `ETag` says the current one."""
+
+    status_code = 412
+
+    def __init__(self, current_etag: str) -> None:
+        super().__init__(
+            "The resource changed since the version named in If-Match: read it again (its ETag is now "
+            f"{current_etag}) and reapply your change."
+        )
+        self.headers = {"ETag": current_etag}
+
+
 # What SQLite says (it gives no code) and PostgreSQL's SQLSTATEs when a statement names a table or column
 # the database does not have: the schema is behind the code, which no retry mends.
 _MISSING_IN_SQLITE = ("no such table", "no such column", "has no column named")

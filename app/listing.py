@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Any, Generic, Literal, TypeVar, cast, get_args, get_origin
 
 from pydantic import BaseModel
-from sqlalchemy import BindParameter, Boolean, Column, and_, bindparam, func, or_, select
+from sqlalchemy import BindParameter, Boolean, Column, and_, bindparam, func, or_, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, Select, visitors
 from sqlalchemy.sql.annotation import _deep_deannotate
@@ -37,8 +37,9 @@ from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 from sqlmodel import SQLModel
 
 from app.base import table_of
+from app.changes import changes_of, tables_read, track
 from app.pages import PAGE_FIELDS, Page, PageParams
-from app.search import contains_text, search_values
+from app.search import PHRASE_SUFFIX, contains_text, search_values
 from app.sql import contains_any_case, contains_pattern
 
 ModelT = TypeVar("ModelT", bound=SQLModel)
@@ -46,8 +47,9 @@ ItemT = TypeVar("ItemT", bound=BaseModel)
 
 # Where a page starts: at `offset`, after a row whose sort key is a value, or after one whose key is NULL.
 Position = Literal["offset", "after", "after_null"]
-# Every page statement selects its sort key and tiebreak under these names, to make the next cursor.
-KEY, TIEBREAK = "page_key", "page_tiebreak"
+# Every page statement selects its sort key and tiebreak under these names, to make the next cursor, and the
+# sum of the change counters of the tables it reads (app/changes.py) as CHANGES, to make the list's ETag.
+KEY, TIEBREAK, CHANGES = "page_key", "page_tiebreak", "changes"
 # The bound values a Collection's statements use besides the filters'.
 OWNER, ROW_KEY = "owner_id", "row_key"
 
@@ -275,6 +277,11 @@ class Collection(Generic[ModelT, ItemT]):
         self.detail_columns = self._columns(self.detail_model)
         self.default_sort = str(params.model_fields["sort"].default)
         self._one: Select[Any] | None = None
+        # Count the writes of every table the list may read (its own per owner, if it has one).
+        track(self.table, self.owner_column)
+        every_filter = frozenset(name + suffix for name in self.filters for suffix in ("", PHRASE_SUFFIX))
+        for table in tables_read(self.page_statements(every_filter, self.default_sort, "offset")[0]):
+            track(table)
 
     def _check(self, model: type[SQLModel]) -> None:
         declared = f"the Collection of {model.__name__}"
@@ -308,6 +315,16 @@ class Collection(Generic[ModelT, ItemT]):
                         f"declared in `computed=` of {declared}: a value made in Python from other fields is a "
                         "pydantic @computed_field, which the read path leaves alone"
                     )
+
+    @property
+    def owner_column(self) -> str | None:
+        """The name of the column naming a row's owner, if rows have one."""
+        columns = [e for e in visitors.iterate(self.owner) if isinstance(e, Column)] if self.owner is not None else []
+        return columns[0].name if columns else None
+
+    def changes_statement(self, bound: frozenset[str]) -> Select[Any]:
+        """The change count alone (app/changes.py) of the tables one shape of list reads: what its ETag is made of."""
+        return _changes_statement(self, bound)
 
     def _columns(self, response_model: type[BaseModel]) -> list[ColumnElement[Any]]:
         return [self.table.c[field] for field in response_model.model_fields if field not in self.computed]
@@ -375,7 +392,23 @@ def _page_statements(
     if position == "offset":
         # An uncorrelated subquery, which both databases evaluate once: the total rides on every row.
         page = page.add_columns(count.scalar_subquery().label("total"))
-    return page, count
+    # The change count, read in the same statement (the same snapshot) as the rows it vouches for, on a row of
+    # its own joined to the page's: an empty page still has it.
+    owner_table = collection.table.name if collection.owner is not None else None
+    counted = select(changes_of(tables_read(page), owner_table, OWNER).label(CHANGES)).subquery("counted")
+    chosen_rows = page.subquery("rows")
+    counted_page = (
+        select(counted.c[CHANGES], *chosen_rows.c)
+        .select_from(counted.outerjoin(chosen_rows, true()))
+        .order_by(*_ordering(chosen_rows.c[KEY], chosen_rows.c[TIEBREAK], descending, nullable))
+    )
+    return counted_page, count
+
+
+@lru_cache(maxsize=1024)
+def _changes_statement(collection: Collection[Any, Any], bound: frozenset[str]) -> Select[Any]:
+    page, _ = _page_statements(collection, bound, collection.default_sort, "offset")
+    return select(page.selected_columns[CHANGES])
 
 
 def _nullable(expression: ColumnElement[Any]) -> bool:

@@ -15,6 +15,7 @@ from app.db import dispose_engine, get_engine
 from app.error_reports import start_error_reports
 from app.errors import install_error_handlers
 from app.health import router as health_router
+from app.http_caching import CompressionMiddleware, ConditionalMiddleware
 from app.logs import REQUEST_ID_HEADER, RequestIdMiddleware, configure_logging
 from app.middleware import HardeningMiddleware, HeadAsGetMiddleware
 from app.notes.routes import router as notes_router
@@ -89,6 +90,9 @@ def create_app() -> FastAPI:
             allow_headers=["*"],
             expose_headers=[REQUEST_ID_HEADER],
         )
+    # ETags, 304s and Cache-Control (inside the compression: an ETag names the uncompressed answer).
+    app.add_middleware(ConditionalMiddleware)
+    app.add_middleware(CompressionMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
     # A failed start-up (schema behind, database unreachable) is logged as one line; it sees only the lifespan.
     app.add_middleware(OneLineStartupFailure)

@@ -10,13 +10,14 @@ the cursor. One row more than asked is read to know whether a next page exists.
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Response
+from fastapi import Depends, Request, Response
 from pydantic import BaseModel
 
 from app.base import Stored, id_of
 from app.cursors import cursor_context, invalid_cursor, make_cursor, read_cursor
 from app.errors import InvalidValueError, NotFoundError
-from app.listing import KEY, OWNER, ROW_KEY, TIEBREAK, Collection, ItemT
+from app.http_caching import cache_control, json_answer, list_etag, none_match, not_modified
+from app.listing import CHANGES, KEY, OWNER, ROW_KEY, TIEBREAK, Collection, ItemT
 from app.pages import PAGE_FIELDS, Page, PageParams
 from app.reader import Reader, ReaderDep, Row
 
@@ -41,6 +42,14 @@ async def read_page(
     reader: Reader, collection: Collection[Any, ItemT], params: PageParams, owner: Stored | None = None
 ) -> Page[ItemT]:
     """One page of the collection, as `params` asks (filters, sort, offset or cursor)."""
+    page, _ = await _read_page(reader, collection, params, owner)
+    return page
+
+
+async def _read_page(
+    reader: Reader, collection: Collection[Any, ItemT], params: PageParams, owner: Stored | None
+) -> tuple[Page[ItemT], int]:
+    """The page, and the change count of the tables it read, in the same statement (app/changes.py)."""
     owner_values = _owner_values(collection, owner)
     filter_values = collection.bound_values(params)
     bound = frozenset(filter_values)
@@ -63,6 +72,9 @@ async def read_page(
         arguments = {"after_key": key, "after_tiebreak": tiebreak}
     values = {**filter_values, **owner_values}
     rows = await reader.all(page, **values, **arguments, limit=params.limit + 1)
+    changes = int(rows[0][CHANGES])
+    # The counters' row stands alone when the page is empty: the LEFT JOIN found no row to join it to.
+    rows = [row for row in rows if row[TIEBREAK] is not None]
     if total is None:
         if rows:
             total = rows[0]["total"]
@@ -78,12 +90,13 @@ async def read_page(
         next_cursor = make_cursor(last[KEY], last[TIEBREAK], total, offset + len(rows), context)
     items: list[Row] = []
     for row in rows:
-        del row[KEY], row[TIEBREAK]
+        del row[KEY], row[TIEBREAK], row[CHANGES]
         row.pop("total", None)
         items.append(collection.shape(row))
-    return collection.page_model.model_validate(
+    page_model = collection.page_model.model_validate(
         {"items": items, "total": total, "limit": params.limit, "offset": offset, "next_cursor": next_cursor}
     )
+    return page_model, changes
 
 
 async def read_one(
@@ -97,30 +110,48 @@ async def read_one(
     return collection.detail_model.model_validate(collection.shape(row))
 
 
-def json_response(model: BaseModel, status_code: int = 200) -> Response:
-    """A model as the JSON FastAPI would send for it, serialised once (not validated again)."""
-    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
-
-
 class Read:
-    """FastAPI dependency: the request's reads, answered as JSON responses."""
+    """FastAPI dependency: the request's reads, answered as JSON with their validators and Cache-Control.
 
-    def __init__(self, reader: Reader) -> None:
-        self.reader = reader
+    A list's weak ETag comes from the change counters (app/changes.py): a request that sends it back in
+    `If-None-Match` is answered 304 after one small look-up. Other answers get a strong ETag from their body
+    (app/http_caching.py). A shared answer (no owner, no credentials) may be kept by caches a while.
+    """
+
+    def __init__(self, reader: Reader, request: Request) -> None:
+        self.reader, self.request = reader, request
 
     async def page(
         self, collection: Collection[Any, ItemT], params: PageParams, owner: Stored | None = None
     ) -> Response:
         """A page of the collection; with `owner`, of that user's rows only."""
-        return json_response(await read_page(self.reader, collection, params, owner))
+        control = cache_control(self.request, shared=owner is None)
+        owner_id = None if owner is None else id_of(owner)
+
+        def etag(changes: int) -> str:
+            return list_etag(collection.page_model, collection.name, params, owner_id, changes)
+
+        if if_none_match := self.request.headers.get("if-none-match"):
+            bound = frozenset(collection.bound_values(params))
+            counted = await self.reader.first(collection.changes_statement(bound), **_owner_values(collection, owner))
+            assert counted is not None, "a sum is one row"
+            current = etag(int(counted[CHANGES]))
+            if none_match(if_none_match, current):
+                return not_modified(current, control)
+        page, changes = await _read_page(self.reader, collection, params, owner)
+        return json_answer(page, etag(changes), control)
 
     async def one(self, collection: Collection[Any, Any], key: Any, owner: Stored | None = None) -> Response:
         """One row of the collection by its key; 404 if it does not exist (or is not `owner`'s)."""
-        return json_response(await read_one(self.reader, collection, key, owner))
+        return self.answer(await read_one(self.reader, collection, key, owner), shared=owner is None)
+
+    def answer(self, model: BaseModel, shared: bool = True) -> Response:
+        """Any other read's answer: its ETag comes from its body; `shared` answers may be kept by caches."""
+        return json_answer(model, control=cache_control(self.request, shared))
 
 
-async def get_read(reader: ReaderDep) -> Read:
-    return Read(reader)
+async def get_read(reader: ReaderDep, request: Request) -> Read:
+    return Read(reader, request)
 
 
 ReadDep = Annotated[Read, Depends(get_read)]

@@ -33,3 +33,10 @@ UNAVAILABLE: Responses = {
         "The database is unavailable (timed out); try again shortly.",
     )
 }
+PRECONDITION_FAILED: Responses = {
+    412: error_response(
+        "`If-Match` names an ETag the resource no longer has: someone changed it since you read it.",
+        'The resource changed since the version named in If-Match: read it again (its ETag is now "Zk3…") and '
+        "reapply your change.",
+    )
+}

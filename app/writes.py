@@ -6,8 +6,10 @@ Writes use the ORM session as the SQLModel tutorial does (`model_validate`, `sql
 
 import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Header
+from pydantic import BaseModel
 from sqlalchemy import Table, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import SQLModel
@@ -15,8 +17,11 @@ from sqlmodel import select as select_rows
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.base import Stored, id_of, table_of
-from app.errors import ConflictError, InvalidValueError, NotFoundError, sqlstate_of
+from app.errors import ConflictError, InvalidValueError, NotFoundError, PreconditionFailedError, sqlstate_of
+from app.http_caching import etag_of, matches_strongly
 from app.listing import Collection, ModelT
+from app.reader import Reader, SessionReader
+from app.reads import read_one
 
 T = TypeVar("T")
 # PostgreSQL's "deadlock detected" and "could not serialize access": the transaction lost a race and
@@ -25,14 +30,34 @@ RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
 ATTEMPTS = 3
 
 
+# An answer to a read of one row, as its GET route makes it (for the ETag that If-Match names).
+Answer = Callable[[Reader], Awaitable[BaseModel]]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        description="The ETag of the version you read (from its GET): the change is made only if the resource is "
+        "still at that version, else 412. Leave it out to change it whatever its version."
+    ),
+]
+
+
 async def load(
-    session: AsyncSession, collection: Collection[ModelT, Any], key: Any, owner: Stored | None = None
+    session: AsyncSession,
+    collection: Collection[ModelT, Any],
+    key: Any,
+    owner: Stored | None = None,
+    *,
+    if_match: str | None = None,
+    answer: Answer | None = None,
 ) -> ModelT:
     """The row as an ORM object, locked until the transaction ends, to change or delete it.
 
     404 if there is none, or (with `owner`) if it is another user's. The lock (PostgreSQL's `FOR NO KEY
     UPDATE`; SQLite's writers hold the database's write lock anyway) makes a concurrent change of the same
     row wait for this one, and a concurrent delete make this one a 404, never a half-applied write.
+    With `if_match`, 412 unless the row's answer (its GET's, by `answer`; by default the collection's own
+    read of the row) still has that ETag: checked under the lock, so two writes naming one version cannot
+    both pass.
     """
     statement = select_rows(collection.model).where(collection.key == key)
     if collection.owner is not None:
@@ -42,6 +67,11 @@ async def load(
     found = (await session.exec(statement.with_for_update(key_share=True))).first()
     if found is None:
         raise NotFoundError(f"{collection.name} {key} not found")
+    if if_match is not None:
+        reader = SessionReader(session)
+        current = await answer(reader) if answer is not None else await read_one(reader, collection, key, owner)
+        if not matches_strongly(if_match, etag := etag_of(current)):
+            raise PreconditionFailedError(etag)
     return found
 
 

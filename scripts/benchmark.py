@@ -62,6 +62,8 @@ READ_PATHS = [
     "/authors?sort=-pep_count",
     "/me/notes",
 ]
+# Read again with If-None-Match: answered 304 with no body (docs/performance.md).
+CONDITIONAL_PATHS = ["/peps?limit=100", "/peps/484"]
 NOTE = {"pep_number": 8, "body": "A note written by the benchmark."}
 # Fields that differ between two servers by construction (each write makes its own row).
 PER_WRITE_FIELDS = {"id", "created_at", "updated_at"}
@@ -226,6 +228,30 @@ def measure(
         non_2xx=(int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, errors.groups())) if errors else 0),
         cpu_us_per_request=cpu_used / max(total, 1) * 1e6,
     )
+
+
+def measure_conditional_reads(app: Server, args: argparse.Namespace, full_rates: dict[str, float]) -> int:
+    """The app's 304s (a client sending back the ETag it has) against its full answers: the rows' failures."""
+    print("\nconditional reads: If-None-Match with the current ETag, answered 304 with no body")
+    print(
+        f"| {'request':<48} | {'304 req/s':>9} | {'p50 ms':>6} | {'p99 ms':>6} | {'non-2xx':>7} | {'full req/s':>10} | {'speed-up':>8} |"
+    )
+    print(f"|{'-' * 50}|{'-' * 11}:|{'-' * 7}:|{'-' * 7}:|{'-' * 8}:|{'-' * 11}:|{'-' * 9}:|")
+    failures = 0
+    for path in CONDITIONAL_PATHS:
+        etag = httpx.get(app.base_url + path, timeout=30).headers["etag"]
+        check = httpx.get(app.base_url + path, headers={"If-None-Match": etag}, timeout=30)
+        if check.status_code != 304:
+            raise BenchmarkFailed(f"{path}: If-None-Match with its own ETag answered {check.status_code}, not 304")
+        ours = measure(app, path, args, {"If-None-Match": etag}, None)
+        failures += ours.non_2xx
+        speed_up = ours.requests_per_second / full_rates[path]
+        print(
+            f"| {'GET ' + path + ' (304)':<48} | {ours.requests_per_second:>9.0f} | {ours.p50_ms:>6.2f} | "
+            f"{ours.p99_ms:>6.2f} | {ours.non_2xx:>7} | {full_rates[path]:>10.0f} | {speed_up:>7.1f}x |",
+            flush=True,
+        )
+    return failures
 
 
 # --scale: reads measured at the bundled size and at a big one.
@@ -519,8 +545,10 @@ def main() -> int:
                     (f"GET {path}", path, headers if path.startswith("/me") else {}, None) for path in READ_PATHS
                 ]
                 plan.append(("POST /me/notes", "/me/notes", headers, post_script))
+                full_rates: dict[str, float] = {}
                 for label, path, request_headers, script in plan:
                     ours = measure(app, path, args, request_headers, script)
+                    full_rates[path] = ours.requests_per_second
                     theirs = measure(baseline, path, args, request_headers, script)
                     failures += ours.non_2xx + theirs.non_2xx
                     ratio = ours.requests_per_second / theirs.requests_per_second
@@ -531,6 +559,7 @@ def main() -> int:
                         f"{theirs.cpu_us_per_request:>10.0f} | {ratio:>5.2f} |",
                         flush=True,
                     )
+                failures += measure_conditional_reads(app, args, full_rates)
                 print(f"app memory (RSS): {rss_before:.0f} MB after start-up, {app.rss_mb():.0f} MB after the run")
     if failures:
         print(f"{failures} requests failed or answered non-2xx", file=sys.stderr)

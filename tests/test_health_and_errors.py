@@ -6,10 +6,11 @@ import pytest
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from app import health, reads
+from app import health
 from app.config import load_settings
 from app.db import create_engine_for
 from app.main import app
+from app.reader import Reader
 
 
 async def test_health_ok(client: AsyncClient) -> None:
@@ -34,11 +35,13 @@ async def test_health_unavailable_when_database_unreachable(
     assert response.headers["retry-after"]
 
 
-async def test_database_failure_in_a_route_is_503_not_500(client: AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def broken(*args: object) -> None:
+async def test_database_failure_in_a_route_is_503_not_500(
+    client: AsyncClient, reader: Reader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: object, **values: object) -> None:
         raise OperationalError("SELECT 1", {}, ConnectionRefusedError("password=secret-pw refused"))
 
-    monkeypatch.setattr(reads, "read_page", broken)
+    monkeypatch.setattr(reader, "all", broken)
     response = await client.get("/peps")
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
@@ -46,11 +49,13 @@ async def test_database_failure_in_a_route_is_503_not_500(client: AsyncClient, m
     assert "secret-pw" not in response.text
 
 
-async def test_unexpected_errors_are_json_500(client: AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    async def buggy(*args: object) -> None:
+async def test_unexpected_errors_are_json_500(
+    client: AsyncClient, reader: Reader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def buggy(*args: object, **values: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(reads, "read_one", buggy)
+    monkeypatch.setattr(reader, "all", buggy)
     # As a real server does: the catch-all answers, then re-raises so the traceback is logged.
     transport = ASGITransport(app=app, raise_app_exceptions=False)
     async with AsyncClient(transport=transport, base_url="http://test") as server:
@@ -68,14 +73,14 @@ async def test_unexpected_errors_are_json_500(client: AsyncClient, monkeypatch: 
     ids=["connection lost: try again", "driver misuse: a bug, not an outage"],
 )
 async def test_an_interface_error_is_an_outage_only_when_the_connection_was_lost(
-    client: AsyncClient, monkeypatch: pytest.MonkeyPatch, invalidated: bool, status: int
+    client: AsyncClient, reader: Reader, monkeypatch: pytest.MonkeyPatch, invalidated: bool, status: int
 ) -> None:
-    async def failing(*args: object) -> None:
+    async def failing(*args: object, **values: object) -> None:
         # What asyncpg raised for an IN list longer than a statement can carry: not an outage.
         cause = Exception("the number of query arguments cannot exceed 32767")
         raise InterfaceError("SELECT 1", {}, cause, connection_invalidated=invalidated)
 
-    monkeypatch.setattr(reads, "read_one", failing)
+    monkeypatch.setattr(reader, "all", failing)
     transport = ASGITransport(app=app, raise_app_exceptions=False)
     async with AsyncClient(transport=transport, base_url="http://test") as server:
         response = await server.get("/peps/8")

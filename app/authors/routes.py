@@ -16,8 +16,9 @@ from app.pages import MAX_ID
 from app.peps.models import AuthorDetail
 from app.peps.service import read_author_detail
 from app.reader import SessionReader
-from app.reads import ReadDep, json_response
-from app.responses import UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
+from app.reads import ReadDep
+from app.responses import PRECONDITION_FAILED, UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
+from app.writes import Answer, IfMatch
 
 router = APIRouter(prefix="/authors", tags=["authors"], responses=UNAVAILABLE | UNREADABLE_BODY)
 
@@ -43,7 +44,7 @@ async def list_authors(read: ReadDep, params: Annotated[AuthorListParams, Query(
 )
 async def get_author(read: ReadDep, author_id: AuthorIdPath) -> Response:
     """One author, how many PEPs they wrote and the first 100 by number; `all_peps` links to every one."""
-    return json_response(await read_author_detail(read.reader, author_id))
+    return read.answer(await read_author_detail(read.reader, author_id))
 
 
 @router.post(
@@ -66,11 +67,13 @@ async def create_author(session: SessionDep, data: AuthorCreate, response: Respo
     operation_id="authors-update",
     summary="Rename an author",
     dependencies=[require_superuser],
-    responses=SUPERUSER_ONLY | NOT_FOUND | NAME_TAKEN,
+    responses=SUPERUSER_ONLY | NOT_FOUND | NAME_TAKEN | PRECONDITION_FAILED,
 )
-async def update_author(session: SessionDep, author_id: AuthorIdPath, data: AuthorUpdate) -> AuthorDetail:
+async def update_author(
+    session: SessionDep, author_id: AuthorIdPath, data: AuthorUpdate, if_match: IfMatch = None
+) -> AuthorDetail:
     """Change an author's name everywhere it appears."""
-    await service.update_author(session, author_id, data)
+    await service.update_author(session, author_id, data, if_match, answer=author_detail(author_id))
     return await read_author_detail(SessionReader(session), author_id)
 
 
@@ -82,8 +85,14 @@ async def update_author(session: SessionDep, author_id: AuthorIdPath, data: Auth
     dependencies=[require_superuser],
     responses=SUPERUSER_ONLY
     | NOT_FOUND
+    | PRECONDITION_FAILED
     | {409: error_response("The author is still on a PEP.", "Author 3 is on 2 PEP(s); take them off those PEPs first")},
 )
-async def delete_author(session: SessionDep, author_id: AuthorIdPath) -> None:
+async def delete_author(session: SessionDep, author_id: AuthorIdPath, if_match: IfMatch = None) -> None:
     """Delete an author who is on no PEP."""
-    await service.delete_author(session, author_id)
+    await service.delete_author(session, author_id, if_match, answer=author_detail(author_id))
+
+
+def author_detail(author_id: int) -> Answer:
+    """The author's answer as `GET /authors/{id}` makes it: what its ETag, and so If-Match, names."""
+    return lambda reader: read_author_detail(reader, author_id)

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.authors.models import AUTHORS, Author, AuthorCreate, AuthorUpdate
 from app.base import table_of, utcnow
 from app.errors import ConflictError
-from app.writes import load, save
+from app.writes import Answer, load, save
 
 # Names looked up or inserted per statement: inside every driver's limit on parameters.
 NAMES_PER_STATEMENT = 5000
@@ -51,16 +51,21 @@ async def create_author(session: AsyncSession, data: AuthorCreate) -> Author:
     return author
 
 
-async def update_author(session: AsyncSession, author_id: int, data: AuthorUpdate) -> Author:
-    author = await load(session, AUTHORS, author_id)
+async def update_author(
+    session: AsyncSession, author_id: int, data: AuthorUpdate, if_match: str | None = None, answer: Answer | None = None
+) -> Author:
+    """Rename an author; with `if_match`, only if the author's answer (`answer`: its GET's) still has that ETag."""
+    author = await load(session, AUTHORS, author_id, if_match=if_match, answer=answer)
     author.sqlmodel_update(data.model_dump(exclude_unset=True))
     await save(session, author, taken=name_taken(author.name))
     return author
 
 
-async def delete_author(session: AsyncSession, author_id: int) -> None:
+async def delete_author(
+    session: AsyncSession, author_id: int, if_match: str | None = None, answer: Answer | None = None
+) -> None:
     """Delete an author who is on no PEP (the database refuses the others too: its foreign key RESTRICTs)."""
-    author = await load(session, AUTHORS, author_id)
+    author = await load(session, AUTHORS, author_id, if_match=if_match, answer=answer)
     on_peps = f"Author {author_id} is on {author.pep_count} PEP(s); take them off those PEPs first"
     if author.pep_count:
         raise ConflictError(on_peps)

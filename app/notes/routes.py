@@ -10,7 +10,8 @@ from app.notes import service
 from app.notes.models import NOTES, NoteCreate, NoteListParams, NotePage, NotePublic, NoteUpdate
 from app.pages import MAX_ID
 from app.reads import ReadDep
-from app.responses import UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
+from app.responses import PRECONDITION_FAILED, UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
+from app.writes import IfMatch
 
 router = APIRouter(prefix="/me/notes", tags=["notes"], responses=UNAVAILABLE | UNREADABLE_BODY | UNAUTHORIZED)
 
@@ -25,11 +26,7 @@ async def list_notes(read: ReadDep, user: CurrentUser, params: Annotated[NoteLis
 
 
 @router.get(
-    "/{note_id}",
-    operation_id="notes-get",
-    summary="Get my note",
-    response_model=NotePublic,
-    responses=NOT_FOUND,
+    "/{note_id}", operation_id="notes-get", summary="Get my note", response_model=NotePublic, responses=NOT_FOUND
 )
 async def get_note(read: ReadDep, user: CurrentUser, note_id: NoteIdPath) -> Response:
     """One of your notes."""
@@ -53,11 +50,13 @@ async def create_note(session: SessionDep, user: CurrentUser, data: NoteCreate, 
     "/{note_id}",
     operation_id="notes-update",
     summary="Edit my note",
-    responses=NOT_FOUND,
+    responses=NOT_FOUND | PRECONDITION_FAILED,
 )
-async def update_note(session: SessionDep, user: CurrentUser, note_id: NoteIdPath, data: NoteUpdate) -> NotePublic:
+async def update_note(
+    session: SessionDep, user: CurrentUser, note_id: NoteIdPath, data: NoteUpdate, if_match: IfMatch = None
+) -> NotePublic:
     """Change only the fields sent of one of your notes."""
-    return NotePublic.model_validate(await service.update_note(session, user, note_id, data))
+    return NotePublic.model_validate(await service.update_note(session, user, note_id, data, if_match))
 
 
 @router.delete(
@@ -65,8 +64,8 @@ async def update_note(session: SessionDep, user: CurrentUser, note_id: NoteIdPat
     operation_id="notes-delete",
     summary="Delete my note",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=NOT_FOUND,
+    responses=NOT_FOUND | PRECONDITION_FAILED,
 )
-async def delete_note(session: SessionDep, user: CurrentUser, note_id: NoteIdPath) -> None:
+async def delete_note(session: SessionDep, user: CurrentUser, note_id: NoteIdPath, if_match: IfMatch = None) -> None:
     """Delete one of your notes."""
-    await service.delete_note(session, user, note_id)
+    await service.delete_note(session, user, note_id, if_match)

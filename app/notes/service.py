@@ -16,13 +16,15 @@ async def create_note(session: AsyncSession, owner: User, data: NoteCreate) -> N
     return note
 
 
-async def update_note(session: AsyncSession, owner: User, note_id: int, data: NoteUpdate) -> Note:
-    note = await load(session, NOTES, note_id, owner=owner)
+async def update_note(
+    session: AsyncSession, owner: User, note_id: int, data: NoteUpdate, if_match: str | None = None
+) -> Note:
+    note = await load(session, NOTES, note_id, owner=owner, if_match=if_match)
     note.sqlmodel_update(data.model_dump(exclude_unset=True))
     await save(session, note, references=REFERENCES)
     return note
 
 
-async def delete_note(session: AsyncSession, owner: User, note_id: int) -> None:
-    await session.delete(await load(session, NOTES, note_id, owner=owner))
+async def delete_note(session: AsyncSession, owner: User, note_id: int, if_match: str | None = None) -> None:
+    await session.delete(await load(session, NOTES, note_id, owner=owner, if_match=if_match))
     await save(session)

@@ -9,7 +9,8 @@ from app.db import SessionDep
 from app.peps import service
 from app.peps.models import PEPS, PepCreate, PepDetail, PepListParams, PepPage, PepUpdate
 from app.reads import ReadDep
-from app.responses import UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
+from app.responses import PRECONDITION_FAILED, UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
+from app.writes import IfMatch
 
 router = APIRouter(prefix="/peps", tags=["peps"], responses=UNAVAILABLE | UNREADABLE_BODY)
 
@@ -49,11 +50,13 @@ async def create_pep(session: SessionDep, data: PepCreate, response: Response) -
     operation_id="peps-update",
     summary="Update a PEP",
     dependencies=[require_superuser],
-    responses=SUPERUSER_ONLY | NOT_FOUND,
+    responses=SUPERUSER_ONLY | NOT_FOUND | PRECONDITION_FAILED,
 )
-async def update_pep(session: SessionDep, number: PepNumberPath, data: PepUpdate) -> PepDetail:
+async def update_pep(
+    session: SessionDep, number: PepNumberPath, data: PepUpdate, if_match: IfMatch = None
+) -> PepDetail:
     """Change only the fields sent; `authors` replaces the list, in the order given."""
-    return await service.update_pep(session, number, data)
+    return await service.update_pep(session, number, data, if_match)
 
 
 @router.delete(
@@ -62,8 +65,8 @@ async def update_pep(session: SessionDep, number: PepNumberPath, data: PepUpdate
     summary="Delete a PEP",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[require_superuser],
-    responses=SUPERUSER_ONLY | NOT_FOUND,
+    responses=SUPERUSER_ONLY | NOT_FOUND | PRECONDITION_FAILED,
 )
-async def delete_pep(session: SessionDep, number: PepNumberPath) -> None:
+async def delete_pep(session: SessionDep, number: PepNumberPath, if_match: IfMatch = None) -> None:
     """Delete a PEP; its authors stay, even those left with no PEP."""
-    await service.delete_pep(session, number)
+    await service.delete_pep(session, number, if_match)

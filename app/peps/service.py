@@ -76,9 +76,9 @@ async def create_pep(session: AsyncSession, data: PepCreate) -> PepDetail:
     return await retry_on_deadlock(session, attempt)
 
 
-async def update_pep(session: AsyncSession, number: int, data: PepUpdate) -> PepDetail:
+async def update_pep(session: AsyncSession, number: int, data: PepUpdate, if_match: str | None = None) -> PepDetail:
     async def attempt() -> PepDetail:
-        pep = await load(session, PEPS, number)
+        pep = await load(session, PEPS, number, if_match=if_match)
         changes = data.model_dump(exclude_unset=True)
         authors = changes.pop("authors", None)
         pep.sqlmodel_update(changes)
@@ -92,9 +92,9 @@ async def update_pep(session: AsyncSession, number: int, data: PepUpdate) -> Pep
     return await retry_on_deadlock(session, attempt)
 
 
-async def delete_pep(session: AsyncSession, number: int) -> None:
+async def delete_pep(session: AsyncSession, number: int, if_match: str | None = None) -> None:
     """Delete a PEP; the database drops its author links and the notes on it. Authors themselves stay."""
-    await session.delete(await load(session, PEPS, number))
+    await session.delete(await load(session, PEPS, number, if_match=if_match))
     await save(session)
 
 

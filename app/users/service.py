@@ -106,9 +106,14 @@ async def end_all_sessions(session: AsyncSession, user_id: int, keep: int | None
 
 
 async def update_user(
-    session: AsyncSession, acting: User, user_id: int, data: UserUpdate, acting_session: int | None = None
+    session: AsyncSession,
+    acting: User,
+    user_id: int,
+    data: UserUpdate,
+    acting_session: int | None = None,
+    if_match: str | None = None,
 ) -> User:
-    user = await load(session, USERS, user_id)
+    user = await load(session, USERS, user_id, if_match=if_match)
     changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"password"})
     if user.id == acting.id and (changes.get("is_active") is False or changes.get("is_superuser") is False):
         raise ConflictError("You cannot deactivate yourself or drop your own superuser rights")
@@ -124,11 +129,11 @@ async def update_user(
     return user
 
 
-async def delete_user(session: AsyncSession, acting: User, user_id: int) -> None:
+async def delete_user(session: AsyncSession, acting: User, user_id: int, if_match: str | None = None) -> None:
     """Delete an account; the database deletes its notes with it."""
     if user_id == acting.id:
         raise ConflictError("You cannot delete your own account here")
-    await session.delete(await load(session, USERS, user_id))
+    await session.delete(await load(session, USERS, user_id, if_match=if_match))
     await save(session)
 
 

@@ -19,7 +19,7 @@
         owner = ""
         writes = "    dependencies=[require_superuser],\n"
         write_responses = "SUPERUSER_ONLY | "
-        summaries = {"list": f"List {r.human_plural}", "get": f"Get one {r.human}", "create": f"Create {r.article} {r.human}",
+        summaries = {"list": f"List {r.human_plural}", "get": f"Get {r.article} {r.human}", "create": f"Create {r.article} {r.human}",
                      "update": f"Update {r.article} {r.human}", "delete": f"Delete {r.article} {r.human}"}
         docs = {"list": f"Filter, sort and page through {r.human_plural}; `total` counts every match.",
                 "get": f"One {r.human}, every field.", "create": f"Add {r.article} {r.human} (superusers only).",
@@ -44,7 +44,8 @@ from app.${r.plural} import service
 from app.${r.plural}.models import ${", ".join(names)}
 from app.pages import MAX_ID
 from app.reads import ReadDep
-from app.responses import UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
+from app.responses import PRECONDITION_FAILED, UNAVAILABLE, UNREADABLE_BODY, Responses, error_response
+from app.writes import IfMatch
 
 router = APIRouter(
     prefix="${r.prefix}", tags=["${r.operation}"], responses=UNAVAILABLE | UNREADABLE_BODY${" | UNAUTHORIZED" if r.owned else ""}
@@ -63,13 +64,7 @@ async def list_${r.plural}(read: ReadDep, ${who}params: Annotated[${r.cls}ListPa
     return await read.page(${r.collection}, params${owned_arg})
 
 
-@router.get(
-    "/{${id_name}}",
-    operation_id="${r.operation}-get",
-    summary="${summaries["get"]}",
-    response_model=${r.cls}Public,
-    responses=NOT_FOUND,
-)
+@router.get("/{${id_name}}", operation_id="${r.operation}-get", summary="${summaries["get"]}", response_model=${r.cls}Public, responses=NOT_FOUND)
 async def get_${r.snake}(read: ReadDep, ${who}${id_name}: ${id_path}) -> Response:
     """${docs["get"]}"""
     return await read.one(${r.collection}, ${id_name}${owned_arg})
@@ -97,13 +92,13 @@ async def create_${r.snake}(session: SessionDep, ${who}data: ${r.cls}Create, res
     operation_id="${r.operation}-update",
     summary="${summaries["update"]}",
 ${writes}\
-    responses=${write_responses}NOT_FOUND${conflict},
+    responses=${write_responses}NOT_FOUND${conflict} | PRECONDITION_FAILED,
 )
 async def update_${r.snake}(
-    session: SessionDep, ${who}${id_name}: ${id_path}, data: ${r.cls}Update
+    session: SessionDep, ${who}${id_name}: ${id_path}, data: ${r.cls}Update, if_match: IfMatch = None
 ) -> ${r.cls}Public:
     """${docs["update"]}"""
-    return ${r.cls}Public.model_validate(await service.update_${r.snake}(session, ${owner}${id_name}, data))
+    return ${r.cls}Public.model_validate(await service.update_${r.snake}(session, ${owner}${id_name}, data, if_match))
 
 
 @router.delete(
@@ -112,8 +107,8 @@ async def update_${r.snake}(
     summary="${summaries["delete"]}",
     status_code=status.HTTP_204_NO_CONTENT,
 ${writes}\
-    responses=${write_responses}NOT_FOUND,
+    responses=${write_responses}NOT_FOUND | PRECONDITION_FAILED,
 )
-async def delete_${r.snake}(session: SessionDep, ${who}${id_name}: ${id_path}) -> None:
+async def delete_${r.snake}(session: SessionDep, ${who}${id_name}: ${id_path}, if_match: IfMatch = None) -> None:
     """${docs["delete"]}"""
-    await service.delete_${r.snake}(session, ${owner}${id_name})
+    await service.delete_${r.snake}(session, ${owner}${id_name}, if_match)

@@ -39,13 +39,15 @@ async def create_${r.snake}(session: AsyncSession, ${owner}data: ${r.cls}Create)
     return ${r.snake}
 
 
-async def update_${r.snake}(session: AsyncSession, ${owner}${id_name}: int, data: ${r.cls}Update) -> ${r.cls}:
-    ${r.snake} = await load(session, ${r.collection}, ${id_name}${owner_arg})
+async def update_${r.snake}(
+    session: AsyncSession, ${owner}${id_name}: int, data: ${r.cls}Update, if_match: str | None = None
+) -> ${r.cls}:
+    ${r.snake} = await load(session, ${r.collection}, ${id_name}${owner_arg}, if_match=if_match)
     ${r.snake}.sqlmodel_update(data.model_dump(exclude_unset=True))
     await save(session, ${r.snake}${checks})
     return ${r.snake}
 
 
-async def delete_${r.snake}(session: AsyncSession, ${owner}${id_name}: int) -> None:
-    await session.delete(await load(session, ${r.collection}, ${id_name}${owner_arg}))
+async def delete_${r.snake}(session: AsyncSession, ${owner}${id_name}: int, if_match: str | None = None) -> None:
+    await session.delete(await load(session, ${r.collection}, ${id_name}${owner_arg}, if_match=if_match))
     await save(session)

@@ -84,6 +84,21 @@ async def test_create_read_update_delete(client: AsyncClient, writer: dict) -> N
 
 
 
+async def test_a_read_names_its_version_and_a_stale_write_is_refused(client: AsyncClient, writer: dict) -> None:
+    item = await create(client, writer, SAMPLES[0])
+    read = await client.get(f"{PATH}/{item['id']}", headers=writer)
+    etag = read.headers["etag"]
+    unchanged = await client.get(f"{PATH}/{item['id']}", headers=writer | {"If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    edited = await client.patch(f"{PATH}/{item['id']}", json=CHANGE, headers=writer | {"If-Match": etag})
+    assert edited.status_code == 200 and edited.headers["etag"] != etag
+    for method, body in (("patch", CHANGE), ("delete", None)):
+        stale = await client.request(method, f"{PATH}/{item['id']}", json=body, headers=writer | {"If-Match": etag})
+        assert stale.status_code == 412 and stale.headers["etag"] == edited.headers["etag"], method
+    current = {"If-Match": edited.headers["etag"]}
+    assert (await client.delete(f"{PATH}/{item['id']}", headers=writer | current)).status_code == 204
+
+
 async def test_an_unknown_field_is_refused(client: AsyncClient, writer: dict) -> None:
     response = await client.post(PATH, json=SAMPLES[0] | {"no_such_field": 1}, headers=writer)
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "no_such_field"]
