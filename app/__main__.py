@@ -16,7 +16,7 @@ from app.config import ConfigError, debug_requested, get_settings
 from app.db import dispose_engine, get_engine, session_scope
 from app.errors import AppError, is_database_unavailable
 from app.openapi import SNAPSHOT_PATH, app_document, as_json, update_snapshot
-from app.peps.importer import BUNDLED_PEPS, PepDataError, import_peps, parse_feed, read_source
+from app.peps.importer import BUNDLED_PEPS, PepDataError, import_peps, parse_feed, read_source, refresh_statistics
 from app.startup import SchemaOutOfDateError, prepare_database, why_unavailable
 from app.users.models import Password
 from app.users.service import ensure_superuser, set_password_by_email
@@ -38,6 +38,7 @@ async def import_peps_command(source: str) -> str:
     print(f"Read {len(peps)} PEPs from {source}.", file=sys.stderr)
     async with session_scope() as session:
         report = await import_peps(session, peps, progress=show_progress if len(peps) > 200 else None)
+    await refresh_statistics(get_engine())
     return report.summary()
 
 

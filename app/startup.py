@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.config import ConfigError, Settings, describe_database
 from app.db import SQLITE_BEGIN_OPTION, wait_for_database
 from app.errors import is_database_unavailable, short_reason
-from app.peps.importer import BUNDLED_PEPS, import_peps, parse_feed, read_source
+from app.peps.importer import BUNDLED_PEPS, import_peps, parse_feed, read_source, refresh_statistics
 from app.peps.models import Pep
 from app.reader import replica_reader
 from app.schema import missing_from_database
@@ -150,21 +150,24 @@ async def prepare_database(engine: AsyncEngine, settings: Settings, seed: bool |
                     "run `alembic upgrade head` (on SQLite, starting the app runs it)."
                 )
             async with AsyncSession(bind=connection, expire_on_commit=False) as session:
-                if settings.should_seed_demo_data if seed is None else seed:
-                    await _seed_if_empty(session)
+                seeded = (settings.should_seed_demo_data if seed is None else seed) and await _seed_if_empty(session)
                 if settings.first_superuser_email and settings.first_superuser_password:
                     outcome = await ensure_superuser(
                         session, settings.first_superuser_email, settings.first_superuser_password
                     )
                     logger.info(outcome)
+    if seeded:
+        await refresh_statistics(engine)
     return revision
 
 
-async def _seed_if_empty(session: AsyncSession) -> None:
+async def _seed_if_empty(session: AsyncSession) -> bool:
+    """Load the bundled catalogue into an empty database; whether it did."""
     if (await session.exec(select(func.count()).select_from(Pep))).one():
-        return
+        return False
     report = await import_peps(session, parse_feed(read_source(BUNDLED_PEPS), BUNDLED_PEPS.name))
     logger.info("Seeded the empty database with the bundled catalogue: %s", report.summary())
+    return True
 
 
 def describe_startup(settings: Settings, revision: str | None) -> str:

@@ -512,7 +512,8 @@ def main() -> int:
         app_command = [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(app_port)]
         app_command += ["--workers", "1", "--no-access-log", "--log-level", "warning"]
         baseline_command = [sys.executable, str(PROJECT_ROOT / "scripts" / "benchmark_baseline.py")]
-        baseline_command += ["--database-url", database_url, "--secret-key", secret_key, "--port", str(baseline_port)]
+        # One argument: a generated key may start with "-", which argparse would read as an option.
+        baseline_command += ["--database-url", database_url, f"--secret-key={secret_key}", "--port", str(baseline_port)]
         with serve("app", app_command, env, app_port, folder / "app.log") as app:
             token = sign_in(app)
             headers = {"Authorization": f"Bearer {token}"}

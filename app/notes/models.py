@@ -35,7 +35,7 @@ class Note(Timestamps, NoteBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     # ON DELETE CASCADE: deleting a user deletes their notes in the database itself.
-    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE")  # leads ix_note_user_id_created_at_id
 
 
 class NoteCreate(NoteBase):

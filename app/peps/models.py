@@ -57,7 +57,7 @@ class PepBase(SQLModel):
     topic: str = Field(
         default="", max_length=100, index=True, description="Comma-separated topics, e.g. `packaging, typing`."
     )
-    created: date = Field(index=True)
+    created: date
     python_version: str | None = Field(
         default=None, max_length=50, index=True, description="Free text, e.g. `3.12` or `2.6, 3.0`."
     )

@@ -447,3 +447,27 @@ def test_command_on_an_unreachable_database_fails_cleanly() -> None:
     assert result.returncode == 1
     assert "cannot reach the database" in result.stderr
     assert "secret-pw" not in result.stderr + result.stdout
+
+
+async def test_an_import_ends_with_fresh_statistics_for_the_tables_it_changed(fresh_database_url: str) -> None:
+    """Seeding (an import) is followed, once committed, by ANALYZE of every table it wrote: the planner counts
+    every PEP, not those the import's own mid-transaction ANALYZE saw."""
+    engine = create_engine_for(load_settings(database_url=fresh_database_url))
+    try:
+        await prepare_database(engine, load_settings(database_url=fresh_database_url, auto_migrate=True), seed=True)
+        async with engine.connect() as connection:
+            if IS_POSTGRES:
+                query = "SELECT relname, reltuples::int FROM pg_class WHERE relname IN ('pep', 'pep_author', 'author')"
+                counted = dict((await connection.execute(text(query))).all())
+            else:
+                # A row per index, each starting with the table's row count.
+                rows = (await connection.execute(text("SELECT tbl, stat FROM sqlite_stat1"))).all()
+                counted = {table: int(stat.split()[0]) for table, stat in rows}
+            stored = {
+                table: (await connection.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+                for table in ("pep", "pep_author", "author")
+            }
+    finally:
+        await engine.dispose()
+    assert stored["pep"] == 737
+    assert {table: counted.get(table) for table in stored} == stored

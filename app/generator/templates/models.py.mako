@@ -53,7 +53,7 @@ class ${r.cls}(Timestamps, ${r.cls}Base, table=True):
     id: int | None = Field(default=None, primary_key=True)
 % if r.owned:
     # ON DELETE CASCADE: deleting a user deletes their ${r.human_plural} in the database itself.
-    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE")  # leads the (user_id, created_at, id) index
 % endif
 
 
