@@ -410,11 +410,19 @@ async def refresh_statistics(engine: AsyncEngine) -> None:
     """Fresh planner statistics for every table (and its indexes) an import changed: run after it commits.
 
     The import's own ANALYZE runs inside its transaction, on part of the data; a search right after a big
-    import on a fresh PostgreSQL cluster was planned on those (18 ms one time, 305 ms the next). SQLite's
+    import on a fresh PostgreSQL cluster was planned on those (18 ms one time, 305 ms the next). PostgreSQL
+    also gets a VACUUM: until one runs, an index-only scan still reads every new row from the table to know
+    it is visible (`/peps?author=rossum` at 100,000 PEPs: 31 ms in the database, 13 ms after). SQLite's
     planner keeps statistics too (sqlite_stat1).
     """
+    tables = (PEP_TABLE.name, LINK_TABLE.name, table_of(Author).name)
     async with engine.connect() as connection:
-        for table in (PEP_TABLE.name, LINK_TABLE.name, table_of(Author).name):
+        if connection.dialect.name == "postgresql":
+            # VACUUM cannot run inside a transaction.
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text(f"VACUUM (ANALYZE) {', '.join(tables)}"))
+            return
+        for table in tables:
             await connection.execute(text(f"ANALYZE {table}"))
         await connection.commit()
 
