@@ -22,11 +22,13 @@ os.environ["ENV"] = "test"
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
+from saq import Job, Worker  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine  # noqa: E402
 from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 
 from app.auth.sessions import start_session  # noqa: E402
+from app.jobs.queue import SQLQueue  # noqa: E402
 from app.config import get_settings, load_settings, normalise_database_url  # noqa: E402
 from app.db import get_engine, get_session, make_sessionmaker, session_scope  # noqa: E402
 from app.main import app  # noqa: E402
@@ -36,6 +38,7 @@ from app.startup import prepare_database  # noqa: E402
 from app.users import passwords  # noqa: E402
 from app.users.emails import email_skeleton  # noqa: E402
 from app.users.models import User  # noqa: E402
+from app.worker import FUNCTIONS  # noqa: E402
 
 IS_POSTGRES = normalise_database_url(TEST_DATABASE_URL).get_backend_name() == "postgresql"
 
@@ -100,6 +103,39 @@ async def client(connection: AsyncConnection, reader: Reader) -> AsyncIterator[h
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
     app.dependency_overrides.clear()
+
+
+class ConnectionQueue(SQLQueue):
+    """The app's job queue on the test's connection, inside its transaction: each write a SAVEPOINT."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        super().__init__(connection.engine)
+        self.connection = connection
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        yield self.connection
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        async with self.connection.begin_nested():
+            yield self.connection
+
+
+@pytest.fixture
+def run_jobs(connection: AsyncConnection):
+    """Run the jobs that are due (queued by the test's requests) as the app's worker does, on the test's
+    connection; returns every job of the test's queue, as it stands after."""
+
+    async def run() -> list[Job]:
+        queue = ConnectionQueue(connection)
+        worker = Worker(queue, functions=FUNCTIONS, dequeue_timeout=0.01, poll_interval=0.01)
+        worker.context["sessions"] = _savepoint_sessions(connection)  # type: ignore[typeddict-unknown-key]
+        while await worker.process():
+            pass
+        return [job async for job in queue.iter_jobs()]
+
+    return run
 
 
 class StatementCounter:
