@@ -28,9 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 
 from app.auth.sessions import start_session  # noqa: E402
-from app.jobs.queue import SQLQueue  # noqa: E402
 from app.config import get_settings, load_settings, normalise_database_url  # noqa: E402
 from app.db import get_engine, get_session, make_sessionmaker, session_scope  # noqa: E402
+from app.jobs.queue import SQLQueue  # noqa: E402
 from app.main import app  # noqa: E402
 from app.peps.importer import BUNDLED_PEPS  # noqa: E402
 from app.reader import PostgresReader, Reader, SqliteReader, get_reader  # noqa: E402
