@@ -10,7 +10,7 @@ import json
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ os.environ["ENV"] = "test"
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
+from aiosmtpd.controller import Controller  # noqa: E402
 from saq import Job, Worker  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine  # noqa: E402
@@ -39,6 +40,8 @@ from app.users import passwords  # noqa: E402
 from app.users.emails import email_skeleton  # noqa: E402
 from app.users.models import User  # noqa: E402
 from app.worker import FUNCTIONS  # noqa: E402
+from tests.mailbox import Mailbox  # noqa: E402
+from tests.servers import free_port  # noqa: E402
 
 IS_POSTGRES = normalise_database_url(TEST_DATABASE_URL).get_backend_name() == "postgresql"
 
@@ -136,6 +139,22 @@ def run_jobs(connection: AsyncConnection):
         return [job async for job in queue.iter_jobs()]
 
     return run
+
+
+@pytest.fixture
+def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
+    """A real SMTP server on a free local port, with the app's SMTP settings pointing at it."""
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings = get_settings()
+    for name, value in {"smtp_host": "127.0.0.1", "smtp_port": controller.port, "smtp_tls": "none"}.items():
+        monkeypatch.setattr(settings, name, value)
+    monkeypatch.setattr(settings, "public_url", "https://pep.example")
+    try:
+        yield box
+    finally:
+        controller.stop()
 
 
 class StatementCounter:

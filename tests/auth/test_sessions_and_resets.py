@@ -7,15 +7,12 @@ import re
 import subprocess
 import sys
 import termios
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
 import jwt
 import pytest
-from aiosmtpd.controller import Controller
 from httpx import AsyncClient
 from sqlmodel import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,7 +25,7 @@ from app.db import create_engine_for
 from app.users.models import AuthSession, User
 from app.users.passwords import password_fingerprint, verify_password
 from tests.conftest import PASSWORD, sign_in
-from tests.servers import free_port
+from tests.mailbox import Mailbox, text_of
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NEW_PASSWORD = "a brand new passphrase"
@@ -203,39 +200,6 @@ async def test_swagger_authorize_flow_still_works(client: AsyncClient, make_user
     assert response.status_code == 200
     assert (await client.get("/users/me", headers=bearer(response.json()))).json()["email"] == "swagger@example.com"
     assert spec["paths"]["/auth/logout"]["post"]["security"]
-
-
-class Mailbox:
-    """What an SMTP server received."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's handler hook
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
-    """A real SMTP server on a free local port, with the app's SMTP settings pointing at it."""
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings = get_settings()
-    for name, value in {"smtp_host": "127.0.0.1", "smtp_port": controller.port, "smtp_tls": "none"}.items():
-        monkeypatch.setattr(settings, name, value)
-    monkeypatch.setattr(settings, "public_url", "https://pep.example")
-    try:
-        yield box
-    finally:
-        controller.stop()
-
-
-def text_of(message: EmailMessage) -> str:
-    body = message.get_body(("plain",))
-    assert isinstance(body, EmailMessage)
-    return body.get_content()
 
 
 def reset_token_from(message: EmailMessage) -> str:
