@@ -56,8 +56,9 @@ def as_cron(value: str) -> str:
     text = value.strip()
     if text.isdigit():
         seconds = int(text)
-        for unit, cron in ((1, "* * * * * */{}"), (60, "*/{} * * * *"), (3600, "0 */{} * * *")):
-            if seconds % unit == 0 and (60 if unit < 3600 else 24) % (seconds // unit) == 0:
+        # (the unit in seconds, how many of them make the next unit, the cron expression of "every N units")
+        for unit, per_next, cron in ((1, 60, "* * * * * */{}"), (60, 60, "*/{} * * * *"), (3600, 24, "0 */{} * * *")):
+            if seconds and seconds % unit == 0 and seconds // unit < per_next and per_next % (seconds // unit) == 0:
                 return cron.format(seconds // unit)
         if seconds == 86400:
             return "0 0 * * *"
