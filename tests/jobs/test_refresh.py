@@ -4,6 +4,7 @@ over HTTP that changes and breaks; each period's run happens once, a broken feed
 import asyncio
 import json
 import re
+import shlex
 import subprocess
 import sys
 import threading
@@ -53,12 +54,15 @@ class FeedServer:
 
 @contextmanager
 def workers(cwd: Path, count: int, **settings: str) -> Iterator[list[Path]]:
-    """`count` worker processes, as the Procfile's worker line starts them; their log files."""
+    """`count` worker processes, started with the Procfile's worker line; their log files."""
     logs = [cwd / f"worker-{n}.log" for n in range(count)]
+    [line] = [line for line in (PROJECT_ROOT / "Procfile").read_text().splitlines() if line.startswith("worker:")]
+    program, *arguments = shlex.split(line.removeprefix("worker:"))
+    assert program == "python"
     processes = []
     for log in logs:
         with log.open("w") as output:
-            command = [sys.executable, "-m", "saq", "app.worker.settings", "--quiet"]
+            command = [sys.executable, *arguments]
             processes.append(
                 subprocess.Popen(
                     command, cwd=PROJECT_ROOT, env=app_environment(**settings), stdout=output, stderr=output
