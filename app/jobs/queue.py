@@ -25,12 +25,14 @@ from saq.types import Context, CountKind, QueueInfo, WorkerInfo
 from saq.utils import now, now_seconds
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.base import table_of
 from app.config import describe_database
 from app.db import SQLITE_BEGIN_OPTION, get_engine
+from app.errors import short_reason
 from app.jobs.models import QueuedJob
 
 JOBS = table_of(QueuedJob)
@@ -56,6 +58,7 @@ class SQLQueue(Queue):
         self.is_postgres = engine.dialect.name == "postgresql"
         self._poll_lock = asyncio.Lock()  # one poll at a time per process, however many jobs it runs at once
         self._workers: dict[str, WorkerInfo] = {}
+        self._unreachable = False  # the database failed the last poll: said once, not every second
 
     def __repr__(self) -> str:
         return f"SQLQueue<{describe_database(self.engine.url)}, queue {self.name}>"
@@ -153,8 +156,16 @@ class SQLQueue(Queue):
         deadline = time.monotonic() + timeout if timeout else None
         while deadline is None or time.monotonic() < deadline:
             async with self._poll_lock:
-                if job := await self._claim():
-                    return job
+                try:
+                    if job := await self._claim():
+                        self._unreachable = False
+                        return job
+                    self._unreachable = False
+                except (SQLAlchemyError, OSError) as error:
+                    # SAQ's worker would ask again at once, in a busy loop: wait as an idle poll does.
+                    if not self._unreachable:
+                        logger.warning("Cannot take jobs (%s); trying again every second", short_reason(error))
+                    self._unreachable = True
                 await asyncio.sleep(poll_interval or POLL_SECONDS)
         return None
 

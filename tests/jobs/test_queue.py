@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.config import load_settings
 from app.db import create_engine_for, make_sessionmaker, session_scope
 from app.jobs.queue import JOBS, JobContext, SQLQueue
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import IS_POSTGRES, TEST_DATABASE_URL
+from tests.servers import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # SAQ's own defaults would be no retry and a failed job deleted after 10 minutes: every test job says what it wants.
@@ -171,3 +172,20 @@ async def test_two_workers_run_each_job_once(queue: SQLQueue) -> None:
         await asyncio.gather(*running)
         await second_engine.dispose()
     assert sorted(key for _, key in runs) == keys
+
+
+async def test_a_worker_waits_out_an_unreachable_database(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Without a database the worker's poll says so once and keeps its pace (SAQ would ask again at once)."""
+    url = (
+        f"postgresql://postgres@127.0.0.1:{free_port()}/none" if IS_POSTGRES else f"sqlite:///{tmp_path}/no/such/dir.db"
+    )
+    engine = create_engine_for(load_settings(database_url=url, db_connect_timeout=1))
+    try:
+        with caplog.at_level("WARNING", logger="saq"):
+            started = time.monotonic()
+            assert await SQLQueue(engine).dequeue(timeout=2.5, poll_interval=0.5) is None
+        assert time.monotonic() - started >= 2.5
+        warnings = [r.getMessage() for r in caplog.records if r.name == "saq"]
+        assert len(warnings) == 1 and warnings[0].startswith("Cannot take jobs (")
+    finally:
+        await engine.dispose()
