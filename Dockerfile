@@ -2,6 +2,8 @@
 #   docker build -t pep-catalogue .
 #   docker run -p 8000:8000 -v pep-data:/data pep-catalogue
 # The same command as the Procfile's web line serves; `alembic upgrade head` is the release step.
+# A worker of its own (docs/deploying.md) is this image with the Procfile's worker line as its command:
+#   docker run --env-file .env pep-catalogue python -m saq app.worker.settings --quiet
 
 # Any Debian-like image whose `python3` is the version in .python-version.
 ARG BASE_IMAGE=python:3.11-slim

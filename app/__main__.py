@@ -1,5 +1,5 @@
 """Management commands: `python -m app import-peps [PATH_OR_URL]`, `create-superuser`, `set-password`,
-`openapi`, `new-resource NAME FIELD:TYPE ... [--owned] [--dry-run]`."""
+`openapi`, `new-resource NAME FIELD:TYPE ... [--owned] [--dry-run]`, `jobs failed`, `jobs retry KEY... | --all`."""
 
 import argparse
 import asyncio
@@ -7,6 +7,7 @@ import getpass
 import os
 import sys
 from collections.abc import Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
@@ -15,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from app.config import ConfigError, debug_requested, get_settings
 from app.db import dispose_engine, get_engine, session_scope
 from app.errors import AppError, is_database_unavailable
+from app.jobs.queue import failed_jobs, get_queue, retry_failed_job
 from app.openapi import SNAPSHOT_PATH, app_document, as_json, update_snapshot
 from app.peps.importer import BUNDLED_PEPS, PepDataError, import_peps, parse_feed, read_source, refresh_statistics
 from app.startup import SchemaOutOfDateError, prepare_database, why_unavailable
@@ -50,6 +52,30 @@ async def create_superuser_command(email: str, password: str) -> str:
 async def set_password_command(email: str, password: str) -> str:
     async with session_scope() as session:
         return await set_password_by_email(session, email, password)
+
+
+async def failed_jobs_command() -> str:
+    """One line per job that used up its retries: key, function, attempts, when, and its error's last line."""
+    lines = []
+    for job in await failed_jobs(get_queue()):
+        ended = (
+            datetime.fromtimestamp(job.completed / 1000, UTC).isoformat(timespec="seconds") if job.completed else "?"
+        )
+        error = (job.error or job.status.value).strip().splitlines()[-1]
+        lines.append(f"{job.key}  {job.function}  {job.attempts} attempts, {job.status.value} {ended}: {error}")
+    return "\n".join(lines) if lines else "No failed jobs."
+
+
+async def retry_jobs_command(keys: list[str], every: bool) -> str:
+    """Queue failed jobs again, each with its whole retry budget."""
+    queue = get_queue()
+    if every:
+        keys = [job.key for job in await failed_jobs(queue)]
+    retried = [key for key in keys if await retry_failed_job(queue, key) is not None]
+    unknown = [key for key in keys if key not in retried]
+    if unknown:
+        raise CommandError(f"no failed job has the key {', '.join(unknown)} (see `python -m app jobs failed`)")
+    return f"Queued {len(retried)} job(s) again." if retried else "No failed jobs."
 
 
 async def run_with_database(command: Coroutine[None, None, str]) -> str:
@@ -160,7 +186,15 @@ def main(argv: list[str] | None = None) -> int:
     generator.add_argument("--owned", action="store_true", help="Each user's own rows, under /me/<plural>.")
     generator.add_argument("--dry-run", action="store_true", help="Show what would be written; write nothing.")
     generator.add_argument("--plural", help="The plural, when adding s, es or ies is wrong: --plural shelves.")
+    jobs = commands.add_parser("jobs", help="Background jobs that failed: list them, or queue them again.")
+    job_commands = jobs.add_subparsers(dest="jobs_command", required=True)
+    job_commands.add_parser("failed", help="List the jobs that used up their retries, with their last error.")
+    retry = job_commands.add_parser("retry", help="Queue failed jobs again, each with its whole retry budget.")
+    retry.add_argument("keys", nargs="*", metavar="KEY", help="The jobs' keys, as `jobs failed` lists them.")
+    retry.add_argument("--all", action="store_true", help="Every failed job.")
     args = parser.parse_args(argv)
+    if args.command == "jobs" and args.jobs_command == "retry" and bool(args.keys) == args.all:
+        parser.error("jobs retry: give the keys of the jobs, or --all")
     if args.command == "openapi":
         openapi_command(args.output, args.update_snapshot)
         return 0
@@ -176,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "import-peps":
             command = import_peps_command(args.source)
+        elif args.command == "jobs":
+            command = (
+                failed_jobs_command() if args.jobs_command == "failed" else retry_jobs_command(args.keys, args.all)
+            )
         elif args.command == "set-password":
             command = set_password_command(args.email, new_password(args.email))
         else:

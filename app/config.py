@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from croniter import croniter
 from dotenv import dotenv_values
 from limits import parse
 from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, field_validator
@@ -47,6 +48,27 @@ def _parseable_rate_limit(value: str) -> str:
 
 
 RateLimitText = Annotated[str, AfterValidator(_parseable_rate_limit)]
+
+
+def as_cron(value: str) -> str:
+    """A schedule as a cron expression: one as it is (`0 4 * * *`), or a number of seconds (`3600`) that
+    divides a minute, an hour or a day evenly. croniter reads a sixth field as the seconds, at the end."""
+    text = value.strip()
+    if text.isdigit():
+        seconds = int(text)
+        # (the unit in seconds, how many of them make the next unit, the cron expression of "every N units")
+        for unit, per_next, cron in ((1, 60, "* * * * * */{}"), (60, 60, "*/{} * * * *"), (3600, 24, "0 */{} * * *")):
+            if seconds and seconds % unit == 0 and seconds // unit < per_next and per_next % (seconds // unit) == 0:
+                return cron.format(seconds // unit)
+        if seconds == 86400:
+            return "0 0 * * *"
+        raise ValueError(
+            f"{seconds} seconds does not divide a minute, an hour or a day evenly; use one that does "
+            "(30, 300, 3600, 86400) or a cron expression such as 0 4 * * *"
+        )
+    if not croniter.is_valid(text):
+        raise ValueError(f"{text!r} is neither a number of seconds nor a cron expression such as 0 4 * * *")
+    return text
 
 
 class ConfigError(RuntimeError):
@@ -131,6 +153,8 @@ class Settings(LoggingSettings):
     rate_limit_sign_up_per_address: RateLimitText = "20/hour"
     rate_limit_password_reset_per_account: RateLimitText = "3/hour"
     rate_limit_password_reset_per_address: RateLimitText = "20/hour"
+    rate_limit_verify_email_per_account: RateLimitText = "3/hour"
+    rate_limit_verify_email_per_address: RateLimitText = "20/hour"
     # Counters live in the database unless this is set (redis://host:6379/0, rediss://...).
     redis_url: str | None = None
     # Starts every key this app writes in Redis, so that several apps (or test runs) can share one server.
@@ -140,6 +164,11 @@ class Settings(LoggingSettings):
     # Where the emailed link points: a frontend page that reads `token` and calls POST /auth/password-reset/confirm.
     password_reset_url: str = "{public_url}/reset-password?token={token}"
     password_reset_expire_minutes: int = Field(default=30, ge=1, le=1440)
+    # The emailed link that proves an address is the user's: a frontend page that calls POST /auth/verify-email.
+    email_verification_url: str = "{public_url}/verify-email?token={token}"
+    email_verification_expire_hours: int = Field(default=24, ge=1, le=720)
+    # Sign-up answers the same for a new and a taken address, and sign-in waits for the emailed link.
+    require_verified_email: bool = False
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_user: str | None = None
@@ -147,6 +176,13 @@ class Settings(LoggingSettings):
     smtp_from: str = "PEP catalogue <no-reply@localhost>"
     smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
     smtp_timeout: float = Field(default=10.0, gt=0)
+
+    # Background jobs (app.jobs): run by a worker inside each web process unless this is false (then
+    # run `python -m saq app.worker.settings` as a process of its own, the Procfile's `worker:` line).
+    jobs_in_process: bool = True
+    # A feed to import on a schedule (cron, or seconds); unset, nothing is scheduled.
+    pep_feed_url: str | None = None
+    pep_feed_schedule: Annotated[str, AfterValidator(as_cron)] = "0 4 * * *"
 
     # Error reporting to Sentry, off unless set.
     sentry_dsn: str | None = None
@@ -214,12 +250,17 @@ class Settings(LoggingSettings):
             raise ValueError("is set, but DATABASE_URL is SQLite: a read replica needs a PostgreSQL primary")
         return value
 
-    @field_validator("password_reset_url")
+    @field_validator("password_reset_url", "email_verification_url")
     @classmethod
-    def reset_url_has_a_token(cls, value: str) -> str:
+    def link_has_a_token(cls, value: str) -> str:
         if "{token}" not in value:
-            raise ValueError("must contain {token}, where the link carries the reset token")
+            raise ValueError("must contain {token}, where the link carries the token")
         return value
+
+    @field_validator("pep_feed_url")
+    @classmethod
+    def empty_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
     @property
     def async_database_url(self) -> URL:

@@ -29,6 +29,7 @@ from app.startup import (
     prepare_database,
 )
 from app.users.routes import router as users_router
+from app.worker import jobs_in_process
 
 logger = logging.getLogger("app")
 
@@ -57,7 +58,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise StartupFailed(problem) from None
     logger.info(describe_startup(settings, revision))
     await check_read_replica()
-    yield
+    async with jobs_in_process(settings):  # emails, the scheduled refresh and clean-up (app/worker.py)
+        yield
     await dispose_engine()
 
 

@@ -10,7 +10,7 @@ import json
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ os.environ["ENV"] = "test"
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
+from aiosmtpd.controller import Controller  # noqa: E402
+from saq import Job, Worker  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine  # noqa: E402
 from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
@@ -29,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 from app.auth.sessions import start_session  # noqa: E402
 from app.config import get_settings, load_settings, normalise_database_url  # noqa: E402
 from app.db import get_engine, get_session, make_sessionmaker, session_scope  # noqa: E402
+from app.jobs.queue import SQLQueue  # noqa: E402
 from app.main import app  # noqa: E402
 from app.peps.importer import BUNDLED_PEPS  # noqa: E402
 from app.reader import PostgresReader, Reader, SqliteReader, get_reader  # noqa: E402
@@ -36,6 +39,9 @@ from app.startup import prepare_database  # noqa: E402
 from app.users import passwords  # noqa: E402
 from app.users.emails import email_skeleton  # noqa: E402
 from app.users.models import User  # noqa: E402
+from app.worker import FUNCTIONS  # noqa: E402
+from tests.mailbox import Mailbox  # noqa: E402
+from tests.servers import free_port  # noqa: E402
 
 IS_POSTGRES = normalise_database_url(TEST_DATABASE_URL).get_backend_name() == "postgresql"
 
@@ -100,6 +106,55 @@ async def client(connection: AsyncConnection, reader: Reader) -> AsyncIterator[h
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
     app.dependency_overrides.clear()
+
+
+class ConnectionQueue(SQLQueue):
+    """The app's job queue on the test's connection, inside its transaction: each write a SAVEPOINT."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        super().__init__(connection.engine)
+        self.connection = connection
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        yield self.connection
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        async with self.connection.begin_nested():
+            yield self.connection
+
+
+@pytest.fixture
+def run_jobs(connection: AsyncConnection):
+    """Run the jobs that are due (queued by the test's requests) as the app's worker does, on the test's
+    connection; returns every job of the test's queue, as it stands after."""
+
+    async def run() -> list[Job]:
+        queue = ConnectionQueue(connection)
+        worker = Worker(queue, functions=FUNCTIONS, dequeue_timeout=0.01, poll_interval=0.01)
+        worker.context["sessions"] = _savepoint_sessions(connection)  # type: ignore[typeddict-unknown-key]
+        while await worker.process():
+            pass
+        return [job async for job in queue.iter_jobs()]
+
+    return run
+
+
+@pytest.fixture
+def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
+    """A real SMTP server on a free local port, with the app's SMTP settings pointing at it."""
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings = get_settings()
+    for name, value in {"smtp_host": "127.0.0.1", "smtp_port": controller.port, "smtp_tls": "none"}.items():
+        monkeypatch.setattr(settings, name, value)
+    monkeypatch.setattr(settings, "public_url", "https://pep.example")
+    try:
+        yield box
+    finally:
+        controller.stop()
 
 
 class StatementCounter:

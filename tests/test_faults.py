@@ -101,7 +101,14 @@ async def test_a_session_after_idle_connections_were_dropped_succeeds(fresh_data
     Sign-in is the check: its first statement runs in a session (reads alone would retry instead).
     """
     database = normalise_database_url(fresh_database_url).database
-    with running_app(tmp_path, DATABASE_URL=fresh_database_url, AUTO_MIGRATE="true", DB_POOL_SIZE="2") as server:
+    # No in-process job worker: its poll, every second, would keep the connections from ever being idle.
+    settings = {
+        "DATABASE_URL": fresh_database_url,
+        "AUTO_MIGRATE": "true",
+        "DB_POOL_SIZE": "2",
+        "JOBS_IN_PROCESS": "false",
+    }
+    with running_app(tmp_path, **settings) as server:
         server.superuser_headers()
         await asyncio.sleep(1.5)  # longer than the app trusts an unused connection
         killed = await admin_query(

@@ -44,5 +44,15 @@ class PasswordResetConfirm(SQLModel):
     new_password: Password
 
 
+class VerifyEmailRequest(SQLModel):
+    token: TokenText
+
+
+class VerifyEmailResend(SQLModel):
+    model_config = {"json_schema_extra": {"examples": [{"email": "ada@example.com"}]}}
+
+    email: Email
+
+
 class Accepted(SQLModel):
     detail: str

@@ -1,8 +1,9 @@
 """The signed tokens (JWT through PyJWT) sign-in hands out.
 
-Three kinds of token share the signing key, so each carries `typ` and is accepted only where its
+Four kinds of token share the signing key, so each carries `typ` and is accepted only where its
 kind belongs: `access` (short-lived, names a session), `refresh` (long-lived, one use), `reset`
-(emailed, valid until the password changes or it expires).
+(emailed, valid until the password changes or it expires), `verify` (emailed, valid until the
+address is verified or it expires).
 """
 
 import re
@@ -20,7 +21,7 @@ ALGORITHM = "HS256"
 # Ids are positive 32-bit integers; anything else in a token is a forgery and must not reach the database.
 _ID = re.compile(r"[1-9][0-9]{0,9}")
 
-TokenKind = Literal["access", "refresh", "reset"]
+TokenKind = Literal["access", "refresh", "reset", "verify"]
 
 
 def encode_token(kind: TokenKind, lifetime: timedelta, settings: Settings, **claims: Any) -> str:

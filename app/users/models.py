@@ -41,6 +41,8 @@ class User(Timestamps, UserBase, table=True):
     hashed_password: str = Field(max_length=255)
     # email_skeleton(email): two accounts whose addresses look alike cannot both exist.
     email_skeleton: str = Field(max_length=320, index=True)
+    # The user followed the emailed link (POST /auth/verify-email); superusers count as verified.
+    is_verified: bool = False
 
 
 class AuthSession(SQLModel, table=True):
@@ -99,6 +101,7 @@ class UserPublic(SQLModel):
     full_name: str | None
     is_active: bool
     is_superuser: bool
+    is_verified: bool = Field(description="Whether the user has proved the address is theirs, with the emailed link.")
     created_at: datetime
 
 

@@ -38,7 +38,12 @@ async def register_user(session: AsyncSession, data: UserRegister, is_superuser:
         )
     user = User.model_validate(
         data,
-        update={"email_skeleton": skeleton, "hashed_password": hashed_password, "is_superuser": is_superuser},
+        update={
+            "email_skeleton": skeleton,
+            "hashed_password": hashed_password,
+            "is_superuser": is_superuser,
+            "is_verified": is_superuser,  # the operator vouches for the superuser's address
+        },
     )
     # The database refuses the same email registered by another request in between.
     await save(session, user, taken=TAKEN)
@@ -84,6 +89,17 @@ async def reset_password(session: AsyncSession, user_id: int, fingerprint: str, 
     return True
 
 
+async def verify_email(session: AsyncSession, user_id: int, email: str) -> bool:
+    """Mark the account verified if it still has the address the link was sent to; False if it had no
+    such address or was verified already (the update names both, so a link works once)."""
+    verified = await session.exec(
+        update(User)
+        .where(col(User.id) == user_id, col(User.email) == email, col(User.is_active), ~col(User.is_verified))
+        .values(is_verified=True, updated_at=utcnow())
+    )
+    return verified.rowcount == 1
+
+
 async def update_me(session: AsyncSession, user: User, data: UserUpdateMe, session_id: int) -> User:
     changes = data.model_dump(exclude_unset=True, exclude={"password", "current_password"})
     if data.password is not None:
@@ -124,6 +140,8 @@ async def update_user(
         # Reactivating the account later must not bring its old sessions back.
         await end_all_sessions(session, id_of(user))
     user.sqlmodel_update(changes)
+    if changes.get("is_superuser"):
+        user.is_verified = True  # superusers count as verified: a superuser vouches for the one they promote
     user.updated_at = utcnow()
     await session.flush()
     return user
@@ -153,9 +171,9 @@ async def ensure_superuser(session: AsyncSession, email: str, password: str) -> 
     if user is None:
         await register_user(session, data, is_superuser=True)
         return f"Created superuser {data.email}."
-    if user.is_superuser and user.is_active:
+    if user.is_superuser and user.is_active and user.is_verified:
         return f"Superuser {data.email} already exists; nothing changed."
-    user.is_superuser = user.is_active = True
+    user.is_superuser = user.is_active = user.is_verified = True
     user.updated_at = utcnow()
     await session.flush()
     return f"Made the existing user {data.email} an active superuser (password unchanged)."

@@ -7,15 +7,12 @@ import re
 import subprocess
 import sys
 import termios
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
 import jwt
 import pytest
-from aiosmtpd.controller import Controller
 from httpx import AsyncClient
 from sqlmodel import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,7 +25,7 @@ from app.db import create_engine_for
 from app.users.models import AuthSession, User
 from app.users.passwords import password_fingerprint, verify_password
 from tests.conftest import PASSWORD, sign_in
-from tests.servers import free_port
+from tests.mailbox import Mailbox, text_of
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NEW_PASSWORD = "a brand new passphrase"
@@ -205,44 +202,19 @@ async def test_swagger_authorize_flow_still_works(client: AsyncClient, make_user
     assert spec["paths"]["/auth/logout"]["post"]["security"]
 
 
-class Mailbox:
-    """What an SMTP server received."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's handler hook
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def mailbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
-    """A real SMTP server on a free local port, with the app's SMTP settings pointing at it."""
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings = get_settings()
-    for name, value in {"smtp_host": "127.0.0.1", "smtp_port": controller.port, "smtp_tls": "none"}.items():
-        monkeypatch.setattr(settings, name, value)
-    monkeypatch.setattr(settings, "public_url", "https://pep.example")
-    try:
-        yield box
-    finally:
-        controller.stop()
-
-
 def reset_token_from(message: EmailMessage) -> str:
-    link = re.search(r"https://pep\.example/reset-password\?token=(\S+)", message.get_content())
-    assert link, message.get_content()
+    link = re.search(r"https://pep\.example/reset-password\?token=(\S+)", text_of(message))
+    assert link, text_of(message)
     return link.group(1)
 
 
-async def test_password_reset_by_email(client: AsyncClient, make_user, mailbox: Mailbox) -> None:
+async def test_password_reset_by_email(client: AsyncClient, make_user, mailbox: Mailbox, run_jobs) -> None:
     await make_user("lost@example.com")
     old_session = await signed_in_pair(client, "lost@example.com")
     asked = await client.post("/auth/password-reset", json={"email": " LOST@example.com "})
     assert asked.status_code == 202
+    assert mailbox.messages == [], "sent by a job, not by the request"
+    await run_jobs()
     [message] = mailbox.messages
     assert message["To"] == "lost@example.com" and "reset" in message["Subject"].lower()
     token = reset_token_from(message)
@@ -256,7 +228,7 @@ async def test_password_reset_by_email(client: AsyncClient, make_user, mailbox: 
 
 
 async def test_password_reset_answers_the_same_for_unknown_addresses(
-    client: AsyncClient, make_user, mailbox: Mailbox
+    client: AsyncClient, make_user, mailbox: Mailbox, run_jobs
 ) -> None:
     await make_user("known@example.com")
     await make_user("dormant@example.com", active=False)
@@ -265,6 +237,7 @@ async def test_password_reset_answers_the_same_for_unknown_addresses(
     dormant = await client.post("/auth/password-reset", json={"email": "dormant@example.com"})
     assert known.status_code == unknown.status_code == dormant.status_code == 202
     assert known.json() == unknown.json() == dormant.json()
+    await run_jobs()
     assert [m["To"] for m in mailbox.messages] == ["known@example.com"]
 
 
@@ -286,12 +259,13 @@ async def test_reset_tokens_expire_and_cannot_be_forged(client: AsyncClient, mak
 
 
 async def test_without_smtp_the_reset_link_goes_to_the_log(
-    client: AsyncClient, make_user, caplog: pytest.LogCaptureFixture
+    client: AsyncClient, make_user, caplog: pytest.LogCaptureFixture, run_jobs
 ) -> None:
     await make_user("dev@example.com")
     assert get_settings().smtp_host is None
     with caplog.at_level("WARNING", logger="app.mail"):
         assert (await client.post("/auth/password-reset", json={"email": "dev@example.com"})).status_code == 202
+        await run_jobs()
     [record] = [r for r in caplog.records if r.name == "app.mail"]
     assert "dev@example.com" in record.getMessage() and "/reset-password?token=" in record.getMessage()
 

@@ -64,7 +64,7 @@ RESOURCES = [
         ("error", ["text:str"], "app/errors already exists: is there an Error resource already?"),
         ("Health", ["text:str"], "the app already has a module app/health; choose another name"),
         ("Class", ["title:str"], "'Class' makes the name 'class', a Python keyword; choose another"),
-        ("Settings", ["title:str"], "the app already uses the name Settings (in app/auth/mail.py); choose another"),
+        ("Settings", ["title:str"], "the app already uses the name Settings (in app/auth/outbox.py); choose another"),
         (
             "Session",
             ["title:str"],
