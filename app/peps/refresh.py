@@ -4,9 +4,9 @@ import asyncio
 import logging
 
 from app.config import get_settings
-from app.db import session_scope
+from app.db import get_engine, session_scope
 from app.jobs.queue import JobContext
-from app.peps.importer import PepDataError, import_peps, parse_feed, read_source
+from app.peps.importer import PepDataError, import_peps, parse_feed, read_source, refresh_statistics
 
 logger = logging.getLogger("app.jobs")
 
@@ -28,5 +28,7 @@ async def refresh_catalogue(ctx: JobContext) -> str:
         raise
     async with session_scope(ctx["sessions"]) as session:
         report = await import_peps(session, feed)
+    if report.changed_anything:
+        await refresh_statistics(get_engine())
     logger.info("Catalogue refresh (run of %d) from %s: %s", scheduled, url, report.summary())
     return report.summary()
