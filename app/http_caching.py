@@ -28,7 +28,7 @@ import brotli
 from pydantic import BaseModel
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import get_settings
@@ -56,9 +56,10 @@ def body_etag(body: bytes) -> str:
 
 
 def render(model: BaseModel) -> bytes:
-    """A model's JSON as every answer sends it (JSONResponse's own rendering), so that its ETag is the same
-    whether a GET, a write's answer or a precondition check makes it."""
-    return bytes(JSONResponse(model.model_dump(mode="json")).body)
+    """A model's JSON as every answer sends it: pydantic's own serialiser, which FastAPI uses for a route's
+    response model too, so that its ETag is the same whether a GET, a write's answer or a precondition check
+    makes it."""
+    return model.model_dump_json().encode()
 
 
 def etag_of(model: BaseModel) -> str:
@@ -129,7 +130,7 @@ def is_private_path(path: str) -> bool:
 
 def cache_control(request: Request, shared: bool) -> str:
     """What caches may do with a read: keep a shared answer a while; revalidate a private one every time."""
-    if not shared or has_credentials(request.headers) or is_private_path(request.url.path):
+    if not shared or has_credentials(request.headers) or is_private_path(request.scope["path"]):
         return "private, no-cache"
     settings = get_settings()
     return f"public, max-age={settings.cache_max_age}, stale-while-revalidate={settings.cache_stale_while_revalidate}"
@@ -141,7 +142,7 @@ def not_modified(etag: str, control: str) -> Response:
 
 def json_answer(model: BaseModel, etag: str | None = None, control: str | None = None) -> Response:
     """A model's JSON, serialised once (FastAPI does not validate a Response again), with its validators."""
-    response = JSONResponse(model.model_dump(mode="json"))
+    response = Response(render(model), media_type="application/json")
     if etag is not None:
         response.headers["ETag"] = etag
     if control is not None:

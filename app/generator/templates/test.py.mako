@@ -92,6 +92,8 @@ async def test_a_read_names_its_version_and_a_stale_write_is_refused(client: Asy
     assert unchanged.status_code == 304 and unchanged.content == b""
     edited = await client.patch(f"{PATH}/{item['id']}", json=CHANGE, headers=writer | {"If-Match": etag})
     assert edited.status_code == 200 and edited.headers["etag"] != etag
+    # The write's answer names the version a read now hands out: ready for the next If-Match.
+    assert edited.headers["etag"] == (await client.get(f"{PATH}/{item['id']}", headers=writer)).headers["etag"]
     for method, body in (("patch", CHANGE), ("delete", None)):
         stale = await client.request(method, f"{PATH}/{item['id']}", json=body, headers=writer | {"If-Match": etag})
         assert stale.status_code == 412 and stale.headers["etag"] == edited.headers["etag"], method
