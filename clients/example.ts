@@ -20,6 +20,7 @@ import {
   notesCreate,
   notesGet,
   notesList,
+  notesUpdate,
   pepsGet,
   pepsList,
   type TokenPair,
@@ -47,6 +48,8 @@ assert.equal(pep.number, 8);
 const email = `example-${randomUUID()}@example.com`;
 const password = randomUUID();
 const { data: user } = await authRegister({ body: { email, password }, throwOnError: true });
+// 201 with the account; with REQUIRE_VERIFIED_EMAIL=true, 202 and a link to verify the address by email.
+assert.ok('email' in user, 'this server signs up without verification first');
 console.log(`signed up as ${user.email} (user ${user.id})`);
 
 // The token endpoint takes a form (OAuth2's password flow): the generated function encodes it.
@@ -57,8 +60,24 @@ const { data: note } = await notesCreate({
   body: { pep_number: pep.number, body: 'Read again before the next style review.' },
   throwOnError: true,
 });
-const { data: fetched } = await notesGet({ path: { note_id: note.id }, throwOnError: true });
+const { data: fetched, response: read } = await notesGet({ path: { note_id: note.id }, throwOnError: true });
 assert.deepEqual(fetched, note);
+
+// Edit only the version you read: If-Match with its ETag. A stale one answers 412 (someone changed it since).
+const etag = read.headers.get('etag') ?? '';
+const { data: edited } = await notesUpdate({
+  path: { note_id: note.id },
+  body: { body: 'Read again before the next style review, slowly.' },
+  headers: { 'if-match': etag },
+  throwOnError: true,
+});
+const { response: stale } = await notesUpdate({
+  path: { note_id: note.id },
+  body: { body: 'An edit of an old version.' },
+  headers: { 'if-match': etag },
+});
+assert.equal(stale.status, 412);
+console.log(`edited note ${edited.id} with If-Match; a second edit naming the old version got ${stale.status}`);
 const { data: notes } = await notesList({ query: { pep_number: pep.number }, throwOnError: true });
 assert.deepEqual(
   notes.items.map((item) => item.id),
